@@ -1,0 +1,171 @@
+"""The ``regie`` command: migrate, demo, serve, check-accounts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from tortoise.context import TortoiseContext
+
+from regie.db.config import tortoise_config
+from regie.settings import Settings, ensure_sqlite_directory, load_settings
+
+T = TypeVar("T")
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` with the ORM initialised; a CLI command does all its DB work in here."""
+    ensure_sqlite_directory(settings.database_url)
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(settings.database_url))
+        return await work()
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        elapsed = time.monotonic() - started
+        eta = elapsed / done * (total - done) if done else 0.0
+        sys.stderr.write(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}"
+            f"  {elapsed:5.1f} s, ~{eta:4.0f} s left "
+        )
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def migrate(settings: Settings) -> int:
+    from regie.services import database
+
+    async def work() -> None:
+        await database.migrate(tortoise_config(settings.database_url))
+
+    asyncio.run(_with_database(settings, work))
+    print("Database is up to date.")
+    return 0
+
+
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    from regie.demo import office
+
+    options = office.DemoOptions(
+        dwellings=args.dwellings,
+        seed=args.seed,
+        now=datetime.fromisoformat(args.now) if args.now else None,
+    )
+
+    async def work() -> office.DemoReport | None:
+        if args.reset:
+            await office.delete_everything()
+        elif not await office.database_is_empty():
+            return None
+        return await office.load_demo_office(options, _progress_bar("Demo office"))
+
+    started = time.monotonic()
+    report = asyncio.run(_with_database(settings, work))
+    if report is None:
+        if args.if_empty:
+            print("The database already holds an office; demo not loaded.")
+            return 0
+        print(
+            "error: the database already holds an office; add --reset to replace it.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Demo office loaded in {time.monotonic() - started:.1f} s:")
+    for name, value in office.as_dict(report).items():
+        print(f"  {name.replace('_', ' '):<20} {value:>10,}")
+    return 0
+
+
+def check_accounts(settings: Settings) -> int:
+    from regie.services import accounts
+
+    stale = asyncio.run(_with_database(settings, accounts.stale_snapshots))
+    if stale:
+        print(f"{len(stale)} account snapshots differ from their ledger, leases: {stale[:20]}")
+        return 1
+    print("Every account snapshot matches its ledger.")
+    return 0
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from regie.app import create_app
+
+    host, port = args.host or settings.host, args.port or settings.port
+    base = f"http://{host}:{port}"
+    print(f"Régie ({settings.environment}) on {base}/")
+    print(
+        f"  GraphQL: {base}/graphql"
+        + (" (GraphiQL in a browser)" if settings.is_development else "")
+    )
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="regie", description="Régie: tenant accounts for rent collectors."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply pending database migrations")
+
+    demo_parser = commands.add_parser("demo", help="load the deterministic demo office")
+    demo_parser.add_argument(
+        "--dwellings", type=int, default=3500, help="number of dwellings (default 3500)"
+    )
+    demo_parser.add_argument(
+        "--seed", type=int, default=20261126, help="random seed (default 20261126)"
+    )
+    demo_parser.add_argument("--reset", action="store_true", help="delete everything first")
+    demo_parser.add_argument(
+        "--if-empty",
+        action="store_true",
+        help="do nothing (and succeed) when the database holds data",
+    )
+    demo_parser.add_argument(
+        "--now", help="generate as of this UTC time (ISO 8601), for reproducible data"
+    )
+
+    serve_parser = commands.add_parser("serve", help="serve the web application")
+    serve_parser.add_argument("--host", help="address to listen on (default: $HOST or 127.0.0.1)")
+    serve_parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
+
+    commands.add_parser("check-accounts", help="verify every account snapshot against its ledger")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        return migrate(settings)
+    if args.command == "demo":
+        if args.dwellings < 1:
+            print("error: --dwellings must be at least 1", file=sys.stderr)
+            return 2
+        return demo(settings, args)
+    if args.command == "check-accounts":
+        return check_accounts(settings)
+    return serve(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Tenants, the words their names are searched by, and their leases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tortoise import fields
+from tortoise.models import Model
+
+from regie.db.places import Dwelling
+
+
+class Tenant(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(
+        max_length=12, unique=True, description="Tenant code printed on rent demands"
+    )
+    title = fields.CharField(max_length=10, description="M., Mme …")
+    surname = fields.CharField(max_length=80)
+    first_name = fields.CharField(max_length=80)
+    phone = fields.CharField(max_length=20, null=True)
+    search_key = fields.CharField(
+        max_length=200,
+        db_index=True,
+        description="Normalised 'surname first name' (lower case, no accents) used for ranking and ordering",
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tenant"
+
+
+class TenantNameWord(Model):
+    """One searchable word of a tenant's name (normalised), so prefix search uses an index."""
+
+    id = fields.IntField(primary_key=True)
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "regie.Tenant", related_name="name_words", on_delete=fields.CASCADE
+    )
+    tenant_id: int
+    word = fields.CharField(max_length=80, db_index=True)
+
+    class Meta:
+        table = "tenant_name_word"
+        unique_together = (("tenant", "word"),)
+
+
+class Lease(Model):
+    id = fields.IntField(primary_key=True)
+    dwelling: fields.ForeignKeyRelation[Dwelling] = fields.ForeignKeyField(
+        "regie.Dwelling", related_name="leases", on_delete=fields.RESTRICT
+    )
+    dwelling_id: int
+    tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(
+        "regie.Tenant", related_name="leases", on_delete=fields.RESTRICT
+    )
+    tenant_id: int
+    start_date: date = fields.DateField()
+    end_date: date | None = fields.DateField(null=True)
+    rent_cents = fields.BigIntField(description="Monthly rent, cents")
+    service_charges_cents = fields.BigIntField(
+        description="Monthly recoverable service charges, cents"
+    )
+    housing_benefit_cents = fields.BigIntField(
+        default=0,
+        description="Monthly housing benefit paid directly by the CAF to the landlord, cents",
+    )
+
+    class Meta:
+        table = "lease"
+        indexes = (("tenant_id", "start_date"),)

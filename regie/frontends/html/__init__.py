@@ -1,0 +1,1 @@
+"""HTML pages; their data comes from GraphQL documents executed in process."""

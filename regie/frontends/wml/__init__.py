@@ -1,0 +1,1 @@
+"""WML decks for WAP phones; their data comes from GraphQL documents executed in process."""

@@ -1,0 +1,1 @@
+"""The functions behind GraphQL fields, and the per-request dataloaders they share."""

@@ -1,0 +1,37 @@
+"""Database housekeeping that depends on the dialect: migrations, id sequences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api.migrate import migrate as run_migrations
+
+
+def dialect() -> str:
+    return str(connections.get("default").capabilities.dialect)
+
+
+async def migrate(config: dict[str, Any]) -> None:
+    """Apply every pending migration (Tortoise's built-in, dialect-neutral migrations)."""
+    await run_migrations(config=config)
+
+
+async def reset_id_sequences() -> None:
+    """After rows were written with explicit ids, move PostgreSQL's id sequences past them.
+
+    SQLite needs nothing: its rowid continues from the largest id.
+    """
+    if dialect() != "postgres":
+        return
+    connection = connections.get("default")
+    for app in Tortoise.apps.values():
+        for model in app.values():
+            meta = model._meta
+            if not meta.pk.generated:
+                continue
+            table, column = meta.db_table, meta.pk.source_field or meta.pk_attr
+            await connection.execute_script(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "  # noqa: S608
+                f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'
+            )

@@ -1,0 +1,118 @@
+import pytest
+
+from regie.db.people import Role
+from regie.services.access import Viewer
+from regie.services.tenants import InvalidArgument, search_tenants, tenant_by_code
+from tests import factories
+
+OFFICE = Viewer.office_wide()
+
+
+async def found(text: str, viewer: Viewer = OFFICE, first: int = 50) -> list[str]:
+    page = await search_tenants(viewer, text, first, 0)
+    return [f"{t.first_name} {t.surname}" for t in page.tenants]
+
+
+@pytest.fixture
+async def office(db: object) -> None:
+    await factories.tenant_with_lease("Blanc", "Émile", code="1000001")
+    await factories.tenant_with_lease("Le Gall", "Anne-Marie", code="1000002")
+    await factories.tenant_with_lease("N'Diaye", "Awa", code="1000003")
+    await factories.tenant_with_lease("Saint-Jean", "Louis", code="1000004", commune_name="Moissac")
+    await factories.tenant_with_lease(
+        "Müller-Lefèvre", "Zoé", code="1000005", commune_name="Moissac"
+    )
+    await factories.tenant_with_lease("Emilien", "Paul", code="1000010")
+    await factories.tenant_with_lease("Gallet", "Marc", code="2000001")
+
+
+@pytest.mark.parametrize("text", ["EMILE", "emile", "Émile", "émile", " Emile "])
+async def test_names_are_found_whatever_the_case_and_accents(office: None, text: str) -> None:
+    assert await found(text) == ["Émile Blanc"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("gall", ["Anne-Marie Le Gall", "Marc Gallet"]),
+        ("le gall", ["Anne-Marie Le Gall"]),
+        ("legall", ["Anne-Marie Le Gall"]),
+        ("diaye", ["Awa N'Diaye"]),
+        ("n'diaye", ["Awa N'Diaye"]),
+        ("ndiaye", ["Awa N'Diaye"]),
+        ("jean", ["Louis Saint-Jean"]),
+        ("saint-jean", ["Louis Saint-Jean"]),
+        ("lefevre", ["Zoé Müller-Lefèvre"]),
+        ("muller", ["Zoé Müller-Lefèvre"]),
+        ("marie", ["Anne-Marie Le Gall"]),
+        ("zoe mul", ["Zoé Müller-Lefèvre"]),
+    ],
+)
+async def test_any_part_of_a_compound_name_finds_it(
+    office: None, text: str, expected: list[str]
+) -> None:
+    assert sorted(await found(text)) == sorted(expected)
+
+
+async def test_exact_code_comes_first_then_code_prefix(office: None) -> None:
+    await factories.tenant_with_lease("Abel", "Aaron", code="10000015")
+    assert await found("1000001") == ["Émile Blanc", "Aaron Abel"]
+    assert len(await found("100000")) == 6
+
+
+async def test_surname_prefix_ranks_before_first_name_matches(office: None) -> None:
+    await factories.tenant_with_lease("Martin", "Emilie", code="3000001")
+    assert await found("emil") == ["Paul Emilien", "Émile Blanc", "Emilie Martin"]
+
+
+@pytest.mark.parametrize(
+    "text", ["%%", "__", "e%", "b_anc", "'; DROP TABLE tenant; --", '" OR 1=1']
+)
+async def test_wildcards_quotes_and_sql_match_literally(office: None, text: str) -> None:
+    assert await found(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "at least 2"), ("a", "at least 2"), ("   b  ", "at least 2"), ("x" * 101, "at most 100")],
+)
+async def test_too_short_or_too_long_text_is_refused(office: None, text: str, message: str) -> None:
+    with pytest.raises(InvalidArgument, match=message) as error:
+        await search_tenants(OFFICE, text, 20, 0)
+    assert error.value.argument == "text"
+
+
+@pytest.mark.parametrize("first", [0, -1, 51])
+async def test_page_size_is_capped_at_50(office: None, first: int) -> None:
+    with pytest.raises(InvalidArgument, match="between 1 and 50") as error:
+        await search_tenants(OFFICE, "gall", first, 0)
+    assert error.value.argument == "first"
+
+
+async def test_pages_follow_each_other_without_overlap(office: None) -> None:
+    everything = await search_tenants(OFFICE, "100000", 50, 0)
+    first_page = await search_tenants(OFFICE, "100000", 4, 0)
+    second_page = await search_tenants(OFFICE, "100000", 4, 4)
+    assert first_page.has_next_page and not second_page.has_next_page
+    assert first_page.tenants + second_page.tenants == everything.tenants
+    assert len(everything.tenants) == 5
+
+
+async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> None:
+    collector = await factories.collector_with_sector("jldelmas", "Moissac")
+    moissac = (await factories.commune("Moissac")).id
+    viewer = Viewer(user_id=collector.id, role=Role.COLLECTOR, commune_ids=frozenset({moissac}))
+    assert sorted(await found("jean", viewer)) == ["Louis Saint-Jean"]
+    assert await found("emile", viewer) == []
+    assert await tenant_by_code(viewer, "1000001") is None
+    assert await tenant_by_code(viewer, "1000004") is not None
+
+
+async def test_unknown_code_is_none(office: None) -> None:
+    assert await tenant_by_code(OFFICE, "9999999") is None
+    assert await tenant_by_code(OFFICE, "") is None
+
+
+async def test_homonyms_are_all_returned(office: None) -> None:
+    await factories.tenant_with_lease("Blanc", "Émile", code="1000099", commune_name="Caussade")
+    assert await found("blanc emile") == ["Émile Blanc", "Émile Blanc"]

@@ -9,15 +9,18 @@ from tortoise.models import Model
 
 from regie.db.places import Dwelling
 
+NAME_MAX_LENGTH = 80
+CODE_MAX_LENGTH = 12
+
 
 class Tenant(Model):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(
-        max_length=12, unique=True, description="Tenant code printed on rent demands"
+        max_length=CODE_MAX_LENGTH, unique=True, description="Tenant code printed on rent demands"
     )
     title = fields.CharField(max_length=10, description="M., Mme …")
-    surname = fields.CharField(max_length=80)
-    first_name = fields.CharField(max_length=80)
+    surname = fields.CharField(max_length=NAME_MAX_LENGTH)
+    first_name = fields.CharField(max_length=NAME_MAX_LENGTH)
     phone = fields.CharField(max_length=20, null=True)
     search_key = fields.CharField(
         max_length=200,
@@ -38,7 +41,7 @@ class TenantNameWord(Model):
         "regie.Tenant", related_name="name_words", on_delete=fields.CASCADE
     )
     tenant_id: int
-    word = fields.CharField(max_length=80, db_index=True)
+    word = fields.CharField(max_length=NAME_MAX_LENGTH, db_index=True)
 
     class Meta:
         table = "tenant_name_word"

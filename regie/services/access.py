@@ -24,3 +24,18 @@ class Viewer:
 
     def sees_commune(self, commune_id: int) -> bool:
         return self.commune_ids is None or commune_id in self.commune_ids
+
+
+class AccessDenied(PermissionError):
+    """The viewer may not do this. Surfaces answer with a generic refusal, never the details."""
+
+
+def require_role(viewer: Viewer, *roles: Role) -> None:
+    """Refuse unless the viewer holds one of ``roles`` (office work: ``Role.OFFICE, Role.ADMIN``)."""
+    if viewer.role not in roles:
+        raise AccessDenied(f"requires one of the roles {', '.join(r.value for r in roles)}")
+
+
+def require_office(viewer: Viewer) -> None:
+    """Imports, the unmatched queue and reports are office work (office staff and admins)."""
+    require_role(viewer, Role.OFFICE, Role.ADMIN)

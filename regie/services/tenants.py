@@ -16,6 +16,7 @@ MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100
 MAX_PAGE_SIZE = 50
 DEFAULT_PAGE_SIZE = 20
+MAX_CODE_LENGTH = tenants.CODE_MAX_LENGTH
 
 
 class InvalidArgument(ValueError):
@@ -95,26 +96,19 @@ async def search_tenants(viewer: Viewer, text: str, first: int | None, offset: i
         return SearchPage([], offset, False)
 
     query_words = names.words(text)
-    code = "".join(query_words).upper()
-    matches = Q()
-    if query_words:
-        by_name = Q(*[_word_prefix(w) for w in query_words], join_type=Q.AND)
-        by_code = _code_prefix(code) if len(query_words) == 1 and code.isalnum() else None
-        matches = by_name | by_code if by_code is not None else by_name
-    else:
+    if not query_words or any(len(w) > tenants.NAME_MAX_LENGTH for w in query_words):
+        # No stored name word is that long: nothing can match.
         return SearchPage([], offset, False)
+    matches = Q(*[_word_prefix(w) for w in query_words], join_type=Q.AND)
+    ranks = [When(search_key__startswith=" ".join(query_words), then="2")]
+    code = "".join(query_words).upper()
+    if len(query_words) == 1 and len(code) <= MAX_CODE_LENGTH:
+        matches |= _code_prefix(code)
+        ranks = [When(code=code, then="0"), When(code__startswith=code, then="1"), *ranks]
 
-    key = " ".join(query_words)
     rows = (
         await tenants.Tenant.filter(matches, _scoped(viewer))
-        .annotate(
-            rank=Case(
-                When(code=code, then="0"),
-                When(code__startswith=code, then="1"),
-                When(search_key__startswith=key, then="2"),
-                default="3",
-            )
-        )
+        .annotate(rank=Case(*ranks, default="3"))
         .order_by("rank", "search_key", "code")
         .offset(offset)
         .limit(limit + 1)
@@ -125,7 +119,7 @@ async def search_tenants(viewer: Viewer, text: str, first: int | None, offset: i
 async def tenant_by_code(viewer: Viewer, code: str) -> tenants.Tenant | None:
     """The tenant with this code, or ``None`` when unknown or outside the viewer's scope."""
     code = code.strip().upper()
-    if not code or len(code) > 12:
+    if not code or len(code) > MAX_CODE_LENGTH:
         return None
     return await tenants.Tenant.filter(_scoped(viewer), code=code).first()
 

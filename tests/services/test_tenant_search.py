@@ -108,6 +108,12 @@ async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> N
     assert await tenant_by_code(viewer, "1000004") is not None
 
 
+async def test_a_name_longer_than_any_code_is_still_searched(office: None) -> None:
+    await factories.tenant_with_lease("Lefèvre-Pontalis", "Hélène")
+    assert await found("Lefèvre-Pontalis") == ["Hélène Lefèvre-Pontalis"]
+    assert await found("lefevrepontalis") == ["Hélène Lefèvre-Pontalis"]
+
+
 async def test_unknown_code_is_none(office: None) -> None:
     assert await tenant_by_code(OFFICE, "9999999") is None
     assert await tenant_by_code(OFFICE, "") is None
@@ -116,3 +122,8 @@ async def test_unknown_code_is_none(office: None) -> None:
 async def test_homonyms_are_all_returned(office: None) -> None:
     await factories.tenant_with_lease("Blanc", "Émile", code="1000099", commune_name="Caussade")
     assert await found("blanc emile") == ["Émile Blanc", "Émile Blanc"]
+
+
+async def test_the_longest_allowed_text_is_searched_without_error(office: None) -> None:
+    assert await found("x" * 100) == []
+    assert await found("émile " + "y" * 93) == []

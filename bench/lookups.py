@@ -1,0 +1,130 @@
+"""Server-side latency of the two collector lookups, through the ASGI app in process.
+
+    DATABASE_URL=sqlite://data/bench.sqlite3 .venv/bin/regie demo --dwellings 125000 --reset
+    DATABASE_URL=sqlite://data/bench.sqlite3 .venv/bin/python bench/lookups.py
+
+Measures ``searchTenants`` (20 results with account, dwelling, commune and last payment) and
+``tenant(code)`` with its account, each request timed from the ASGI call to the last byte of the
+response (no network). Search texts are drawn from the database itself: surname prefixes of 3 to 6
+letters, whole surnames, first names, "surname first-name" pairs and code prefixes. Prints
+median, p95 and p99 in milliseconds. Machines here are noisy (±30 %): compare runs made together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import time
+from typing import Any
+
+import httpx
+from tortoise.contrib.starlette import RegisterTortoise
+
+from regie.app import create_app
+from regie.db import tenants
+from regie.db.config import tortoise_config
+from regie.services import names
+from regie.settings import load_settings
+
+SEARCH = """
+query Search($text: String!) {
+  searchTenants(text: $text, first: 20) {
+    edges { node { code surname firstName
+      dwelling { address commune { name } }
+      account { confirmedBalanceCents expectedBalanceCents arrearsCents arrearsMonths bucket asOf
+        lastPayment { amountCents status paidOn confirmation { bookedOn } } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+TENANT = """
+query Tenant($code: String!) {
+  tenant(code: $code) { code surname firstName
+    dwelling { address commune { name } }
+    account { confirmedBalanceCents expectedBalanceCents arrearsCents arrearsDays arrearsMonths bucket
+      tenantShareCents nextDueDate asOf lastPayment { amountCents status paidOn } } }
+}
+"""
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def sample_inputs(rng: random.Random, count: int) -> tuple[list[str], list[str]]:
+    total = await tenants.Tenant.all().count()
+    if total == 0:
+        raise SystemExit("The database holds no tenants: load the demo office first (regie demo).")
+    ids = rng.sample(range(1, total + 1), min(count, total))
+    rows = await tenants.Tenant.filter(id__in=ids).values_list("code", "surname", "first_name")
+    codes = [code for code, _, _ in rows]
+    texts: list[str] = []
+    for code, surname, first_name in rows:
+        surname_words = names.words(surname) or ["xx"]
+        kind = rng.randrange(5)
+        if kind == 0:
+            texts.append(surname_words[0][: rng.randint(3, 6)])
+        elif kind == 1:
+            texts.append(surname)
+        elif kind == 2:
+            texts.append(first_name)
+        elif kind == 3:
+            texts.append(f"{surname} {first_name[:3]}")
+        else:
+            texts.append(code[:5])
+    return codes, texts
+
+
+async def measure(client: httpx.AsyncClient, query: str, variables: list[dict[str, Any]]) -> list[float]:
+    timings = []
+    for values in variables:
+        started = time.perf_counter()
+        response = await client.post("/graphql", json={"query": query, "variables": values})
+        elapsed = (time.perf_counter() - started) * 1000
+        body = response.json()
+        if response.status_code != 200 or body.get("errors"):
+            raise SystemExit(f"query failed for {values}: {body}")
+        timings.append(elapsed)
+    return timings
+
+
+def report(label: str, timings: list[float]) -> None:
+    print(
+        f"| {label:<40} | {len(timings):>5} | {statistics.median(timings):7.2f} | "
+        f"{percentile(timings, 0.95):7.2f} | {percentile(timings, 0.99):7.2f} |"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="requests per lookup kind")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    settings = load_settings()
+    app = create_app(settings)
+    rng = random.Random(args.seed)
+    async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+        codes, texts = await sample_inputs(rng, args.requests)
+        tenant_count = await tenants.Tenant.all().count()
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            # Warm caches (parser, validation, database pages) before measuring.
+            await measure(client, SEARCH, [{"text": t} for t in texts[:50]])
+            await measure(client, TENANT, [{"code": c} for c in codes[:50]])
+            search = await measure(client, SEARCH, [{"text": t} for t in texts])
+            lookup = await measure(client, TENANT, [{"code": c} for c in codes])
+    backend = settings.database_url.split(":", 1)[0]
+    print(f"\n{backend}, {tenant_count:,} tenants, {os.cpu_count()} CPUs, server side (ASGI in process)\n")
+    print("| lookup                                   |     n | median  |   p95   |   p99   |")
+    print("|------------------------------------------|------:|--------:|--------:|--------:|")
+    report("searchTenants, 20 with account (ms)", search)
+    report("tenant(code) with account (ms)", lookup)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Treasury: reading bank and treasury files, importing them, receiving pushed confirmations."""

@@ -6,18 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
+from regie.auth import oauth_routes
+from regie.auth.principal import PrincipalMiddleware
 from regie.db.config import tortoise_config
 from regie.frontends.html import routes as html_routes
 from regie.graphql_view import GraphQLView
-from regie.schema.schema import schema
+from regie.schema.schema import build_schema
+from regie.services import events, payers
 from regie.settings import Settings, ensure_sqlite_directory
+from regie.treasury import push
+from regie.web.headers import SecurityHeadersMiddleware
+from regie.web.limits import BodySizeLimitMiddleware
+
+# Routes that read their body under a cap of their own (the signed push verifies its size first).
+ROUTES_WITH_OWN_BODY_CAP = ("/treasury/confirmations",)
 
 
 def create_app(settings: Settings) -> Starlette:
+    schema = build_schema(production=not settings.is_development)
     graphql = GraphQLView(
         schema,
         graphql_ide="graphiql" if settings.is_development else None,
@@ -28,14 +39,32 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *html_routes.routes,
+        *oauth_routes.routes,
+        Route("/treasury/confirmations", push.confirmations, methods=["POST"]),
     ]
+    # Live updates (in-process, or Redis across processes) and the payer-IBAN fingerprint key.
+    broker = events.broker_from_url(settings.broker_url)
+    events.use_broker(broker)
+    if settings.iban_key:
+        payers.use_key(settings.iban_key)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ensure_sqlite_directory(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
             yield
+        await broker.close()
 
-    app = Starlette(debug=False, routes=routes, lifespan=lifespan)
+    middleware = [
+        Middleware(BodySizeLimitMiddleware, own_caps=ROUTES_WITH_OWN_BODY_CAP),
+        Middleware(
+            SecurityHeadersMiddleware,
+            https=not settings.is_development,
+            graphiql=settings.is_development,
+        ),
+        Middleware(PrincipalMiddleware),
+    ]
+    app = Starlette(debug=False, routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.settings = settings
+    app.state.schema = schema
     return app

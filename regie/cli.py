@@ -1,4 +1,4 @@
-"""The ``regie`` command: migrate, demo, serve, check-accounts."""
+"""The ``regie`` command: migrate, demo, serve, users, audit, check-accounts …"""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ from typing import TypeVar
 
 from tortoise.context import TortoiseContext
 
+from regie.commands import audit as audit_commands
+from regie.commands import imports as import_commands
+from regie.commands import oauth as oauth_commands
+from regie.commands import users as users_commands
 from regie.db.config import tortoise_config
 from regie.settings import Settings, ensure_sqlite_directory, load_settings
 
@@ -24,6 +28,15 @@ async def _with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(settings.database_url))
         return await work()
+
+
+def _runner(settings: Settings) -> Callable[[Callable[[], Awaitable[T]]], T]:
+    """Runs one piece of async DB work to completion, for command modules."""
+
+    def run(work: Callable[[], Awaitable[T]]) -> T:
+        return asyncio.run(_with_database(settings, work))
+
+    return run
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -145,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8000)")
 
     commands.add_parser("check-accounts", help="verify every account snapshot against its ledger")
+    users_commands.add_parser(commands)
+    audit_commands.add_parser(commands)
+    oauth_commands.add_parsers(commands)
+    import_commands.add_parser(commands)
     return parser
 
 
@@ -162,8 +179,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("error: --dwellings must be at least 1", file=sys.stderr)
             return 2
         return demo(settings, args)
+    if args.command == "users":
+        return users_commands.run(args, _runner(settings))
+    if args.command == "audit":
+        return audit_commands.run(args, settings, _runner(settings))
+    if args.command == "clients":
+        return oauth_commands.run_clients(args, _runner(settings))
+    if args.command == "token":
+        return oauth_commands.run_token(args, settings, _runner(settings))
     if args.command == "check-accounts":
         return check_accounts(settings)
+    if args.command == "import":
+        return import_commands.run(args, settings, _runner(settings), _progress_bar)
     return serve(settings, args)
 
 

@@ -20,8 +20,13 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        # Until sign-in lands (access-control issue), every GraphQL caller sees the whole office.
-        return Context(viewer=Viewer.office_wide(), surface="graphql")
+        viewer: Viewer | None = getattr(request.state, "viewer", None)
+        credential = getattr(request.state, "credential", None)
+        if credential == "cookie" and isinstance(request, Request) and not _json_post(request):
+            # A cross-site form can send the cookie but not a JSON body: refuse it the session.
+            viewer = None
+        client = request.client.host if request.client else None
+        return Context(viewer=viewer, surface="graphql", client_address=client)
 
     def create_response(
         self,
@@ -29,6 +34,10 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response: Response,
     ) -> Response:
         response = super().create_response(response_data, sub_response)
+        retry_after = _retry_after(response_data)
+        if retry_after is not None:
+            response.status_code = 429
+            response.headers["Retry-After"] = str(retry_after)
         request: Request | None = getattr(sub_response, "regie_request", None)
         if request is not None and _accepts_graphql_response_json(request):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
@@ -46,6 +55,25 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response = await super().get_sub_response(request)
         sub_response.regie_request = request  # type: ignore[attr-defined]
         return sub_response
+
+
+def _json_post(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.method == "POST" and content_type in (
+        "application/json",
+        "application/graphql+json",
+    )
+
+
+def _retry_after(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    if not isinstance(response_data, dict):
+        return None
+    errors: list[dict[str, Any]] = list(response_data.get("errors") or [])  # type: ignore[arg-type]
+    for error in errors:
+        extensions: dict[str, Any] = error.get("extensions") or {}
+        if extensions.get("code") == "RATE_LIMITED":
+            return int(extensions.get("retryAfterSeconds", 60))
+    return None
 
 
 def _is_request_error(response_data: GraphQLHTTPResponse) -> bool:

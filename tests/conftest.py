@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlparse
 
@@ -63,12 +64,27 @@ def pytest_report_header() -> str:
     return f"regie test database: {TEST_DATABASE}"
 
 
+async def drop_postgres_database(url: str) -> None:
+    """Tortoise's test context creates a database per test but never drops it: we do."""
+    import asyncpg
+
+    base, name = url.rsplit("/", 1)
+    server = await asyncpg.connect(base + "/postgres")
+    try:
+        await server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await server.close()
+
+
 @pytest.fixture
 async def db() -> AsyncIterator[TortoiseContext]:
-    async with tortoise_test_context(
-        MODEL_MODULES, db_url=database_url(), app_label=APP_LABEL
-    ) as ctx:
-        yield ctx
+    url = database_url().replace("{}", uuid.uuid4().hex)
+    try:
+        async with tortoise_test_context(MODEL_MODULES, db_url=url, app_label=APP_LABEL) as ctx:
+            yield ctx
+    finally:
+        if TEST_DATABASE == "postgres":
+            await drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -80,4 +96,37 @@ def app() -> Starlette:
 async def client(db: TortoiseContext, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+OFFICE_PASSWORD = "correct horse battery staple"
+COLLECTOR_PIN = "482916"
+DEVICE_SECRET = "12345678901234567890"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    from regie.services.throttle import limiter
+
+    limiter.reset()
+
+
+async def _client_with_session(app: Starlette, token: str) -> httpx.AsyncClient:
+    from regie.auth.principal import SESSION_COOKIE
+
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies={SESSION_COOKIE: token}
+    )
+
+
+@pytest.fixture
+async def office_client(db: TortoiseContext, app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as office staff (sees every tenant) through the HTML session cookie."""
+    from regie.db.people import Role
+    from regie.services import sessions, users
+
+    await users.create_user("claire", "Claire Rouquette", Role.OFFICE, password=OFFICE_PASSWORD)
+    opened = await sessions.sign_in_office("claire", OFFICE_PASSWORD)
+    async with await _client_with_session(app, opened.token) as http:
         yield http

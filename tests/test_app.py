@@ -21,8 +21,18 @@ async def test_graphiql_is_served_in_development(client: httpx.AsyncClient) -> N
 
 @pytest.fixture
 async def production_client(db: object) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(load_settings({"REGIE_ENV": "production"}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+    app = create_app(
+        load_settings(
+            {
+                "REGIE_ENV": "production",
+                "REGIE_SECRET_KEY": "k" * 40,
+                "REGIE_ISSUER": "https://regie.example",
+            }
+        )
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
         yield http
 
 
@@ -43,4 +53,8 @@ def test_settings_refuse_an_unknown_environment() -> None:
 def test_settings_default_to_an_sqlite_file_under_data() -> None:
     settings = load_settings({})
     assert settings.database_url == "sqlite://data/regie.sqlite3"
-    assert (settings.host, settings.port, settings.environment) == ("127.0.0.1", 8000, "development")
+    assert (settings.host, settings.port, settings.environment) == (
+        "127.0.0.1",
+        8000,
+        "development",
+    )

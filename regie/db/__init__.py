@@ -6,4 +6,8 @@ MODEL_MODULES = [
     "regie.db.ledger",
     "regie.db.treasury",
     "regie.db.people",
+    "regie.db.imports",
+    "regie.db.matching",
+    "regie.db.oauth",
+    "regie.db.auth",
 ]

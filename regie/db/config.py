@@ -14,9 +14,22 @@ from regie.settings import load_settings
 APP_LABEL = "regie"
 
 
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+"""How long an SQLite connection waits for another process's write (``regie import``) to finish."""
+
+
+def with_sqlite_busy_timeout(database_url: str) -> str:
+    """Without a busy timeout SQLite fails at once with "database is locked" when another process
+    writes; Tortoise passes URL parameters on as PRAGMAs."""
+    if not database_url.startswith("sqlite://") or "busy_timeout" in database_url:
+        return database_url
+    separator = "&" if "?" in database_url else "?"
+    return f"{database_url}{separator}busy_timeout={SQLITE_BUSY_TIMEOUT_MS}"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": with_sqlite_busy_timeout(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": MODEL_MODULES,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise import fields
@@ -22,6 +23,19 @@ class User(Model):
     full_name = fields.CharField(max_length=120)
     role = fields.CharEnumField(Role, max_length=10)
     active = fields.BooleanField(default=True)
+    password_hash = fields.CharField(
+        max_length=200,
+        null=True,
+        description="argon2id hash of the password (office staff and admins)",
+    )
+    pin_hash = fields.CharField(
+        max_length=200, null=True, description="argon2id hash of the PIN (collectors)"
+    )
+    failed_sign_ins = fields.IntField(default=0, description="Consecutive failed sign-ins")
+    locked_until: datetime | None = fields.DatetimeField(
+        null=True,
+        description="Sign-in refused until then (UTC), far future = locked until an admin unlocks",
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

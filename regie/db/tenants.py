@@ -34,7 +34,7 @@ class Tenant(Model):
 
 
 class TenantNameWord(Model):
-    """One searchable word of a tenant's name (normalised), so prefix search uses an index."""
+    """One searchable word of the name of a tenant (normalised), so prefix search uses an index."""
 
     id = fields.IntField(primary_key=True)
     tenant: fields.ForeignKeyRelation[Tenant] = fields.ForeignKeyField(

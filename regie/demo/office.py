@@ -23,9 +23,10 @@ from tortoise.transactions import in_transaction
 
 from regie.db import ledger, people, places, tenants, treasury
 from regie.demo.ledger import DemoPayment, draw_ledger, draw_profile
-from regie.services import accounts, billing, names
+from regie.services import accounts, billing, names, oauth_clients, users
+from regie.services.access import CONFIRMATIONS_WRITE
 from regie.services.clock import OFFICE_TIMEZONE, now_utc
-from regie.services.database import reset_id_sequences
+from regie.services.database import delete_all_rows, reset_id_sequences
 
 COMMUNES_FILE = Path(__file__).with_name("communes.csv")
 WINDOW_MONTHS = 24
@@ -40,14 +41,18 @@ GARONNE_AND_LOMAGNE = {
     "Saint-Porquier", "Meauzac", "Castelmayran", "Fabas", "Canals", "Dieupentale", "Pompignan",
     "Saint-Sardos", "Larrazet",
 }  # fmt: skip
+# DEMO ONLY credentials, printed in the README: anyone who reads it can sign in to a demo office.
 COLLECTORS = (
-    ("smarty", "Sophie Marty", "Montauban"),
-    ("jldelmas", "Jean-Luc Delmas", "Garonne et Lomagne"),
-    ("nbenali", "Nadia Benali", "Quercy et vallée du Tarn"),
+    # username, name, sector, PIN, enrolled device secret
+    ("smarty", "Sophie Marty", "Montauban", "246810", "11111 22222 33333 44444"),
+    ("jldelmas", "Jean-Luc Delmas", "Garonne et Lomagne", "135790", "22222 33333 44444 55555"),
+    ("nbenali", "Nadia Benali", "Quercy et vallée du Tarn", "975318", "33333 44444 55555 66666"),
 )
+TREASURY_CLIENT_ID = "demo-treasury"
+TREASURY_CLIENT_SECRET = "demo-treasury-secret-not-for-production-use"  # noqa: S105 - demo only
 OFFICE_USERS = (
-    ("crouquette", "Claire Rouquette", people.Role.OFFICE),
-    ("admin", "Administrateur Régie", people.Role.ADMIN),
+    ("crouquette", "Claire Rouquette", people.Role.OFFICE, "demo-bureau-2026"),
+    ("admin", "Administrateur Régie", people.Role.ADMIN, "demo-admin-2026"),
 )
 RESIDENCE_NAMES = (
     "Les Acacias", "Les Tilleuls", "Le Clos des Vignes", "Jean Jaurès", "Les Hauts de Sapiac",
@@ -142,17 +147,8 @@ async def database_is_empty() -> bool:
 
 
 async def delete_everything() -> None:
-    """Empty every table, children first (``demo --reset``)."""
-    async with in_transaction():
-        for model in (
-            treasury.Confirmation, ledger.AccountSnapshot, ledger.Payment, ledger.Charge,
-            tenants.Lease, tenants.TenantNameWord, tenants.Tenant, places.Dwelling,
-            places.Residence, people.Sector, people.User, places.Commune,
-        ):  # fmt: skip
-            if model is people.Sector:
-                for sector in await people.Sector.all():
-                    await sector.communes.clear()
-            await model.all().delete()
+    """Empty every table (``demo --reset``)."""
+    await delete_all_rows()
 
 
 async def load_demo_office(options: DemoOptions, progress: Progress | None = None) -> DemoReport:
@@ -201,7 +197,7 @@ async def _write_communes(report: DemoReport) -> list[places.Commune]:
 
 
 async def _write_people_and_sectors(communes: list[places.Commune]) -> None:
-    by_sector: dict[str, list[places.Commune]] = {name: [] for _, _, name in COLLECTORS}
+    by_sector: dict[str, list[places.Commune]] = {sector: [] for _, _, sector, _, _ in COLLECTORS}
     for commune in communes:
         if commune.name == "Montauban":
             by_sector["Montauban"].append(commune)
@@ -209,14 +205,18 @@ async def _write_people_and_sectors(communes: list[places.Commune]) -> None:
             by_sector["Garonne et Lomagne"].append(commune)
         else:
             by_sector["Quercy et vallée du Tarn"].append(commune)
-    for username, full_name, sector_name in COLLECTORS:
-        collector = await people.User.create(
-            username=username, full_name=full_name, role=people.Role.COLLECTOR
-        )
-        sector = await people.Sector.create(name=sector_name, collector=collector)
-        await sector.communes.add(*by_sector[sector_name])
-    for username, full_name, role in OFFICE_USERS:
-        await people.User.create(username=username, full_name=full_name, role=role)
+    for username, full_name, sector_name, pin, device_secret in COLLECTORS:
+        await users.create_user(username, full_name, people.Role.COLLECTOR, pin=pin)
+        await users.enrol_device(username, "téléphone de démonstration", secret=device_secret)
+        await users.set_sector(sector_name, username, [c.name for c in by_sector[sector_name]])
+    for username, full_name, role, password in OFFICE_USERS:
+        await users.create_user(username, full_name, role, password=password)
+    await oauth_clients.create_client(
+        "Trésorerie (démo)",
+        scopes=[CONFIRMATIONS_WRITE],
+        client_id=TREASURY_CLIENT_ID,
+        secret=TREASURY_CLIENT_SECRET,
+    )
 
 
 def _commune_weights(rng: random.Random, communes: list[places.Commune]) -> list[float]:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from regie.db import ledger, places, tenants, treasury
+from regie.db import imports, ledger, places, tenants, treasury
 from regie.services import tenants as tenant_service
 
 M = TypeVar("M", bound=Model)
@@ -50,4 +50,10 @@ class Loaders:
     )
     confirmation_by_payment: DataLoader[int, treasury.Confirmation | None] = field(
         default_factory=lambda: DataLoader(_by_key(treasury.Confirmation, "payment_id"))
+    )
+    tenant: DataLoader[int, tenants.Tenant | None] = field(
+        default_factory=lambda: DataLoader(_by_key(tenants.Tenant, "id"))
+    )
+    import_batch: DataLoader[int, imports.ImportBatch | None] = field(
+        default_factory=lambda: DataLoader(_by_key(imports.ImportBatch, "id"))
     )

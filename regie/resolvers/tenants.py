@@ -32,7 +32,8 @@ AFTER = strawberry.argument(description="The endCursor of the previous page.")
 
 
 async def tenant(info: Info[Context, None], code: Annotated[str, CODE]) -> tenants.Tenant | None:
-    return await tenant_service.tenant_by_code(info.context.viewer, code)
+    context = info.context
+    return await tenant_service.tenant_by_code(context.require_viewer(), code, context.audit)
 
 
 async def search_tenants(
@@ -43,7 +44,10 @@ async def search_tenants(
 ) -> Page[tenants.Tenant]:
     try:
         offset = offset_from_cursor(after)
-        found = await tenant_service.search_tenants(info.context.viewer, text, first, offset)
+        context = info.context
+        found = await tenant_service.search_tenants(
+            context.require_viewer(), text, first, offset, context.audit
+        )
     except InvalidArgument as error:
         raise bad_input(error) from None
     edges = [Edge(offset_cursor(found.offset + i), row) for i, row in enumerate(found.tenants)]
@@ -72,6 +76,7 @@ async def account(root: tenants.Tenant, info: Info[Context, None]) -> accounts.A
         if snapshot is not None
         else accounts.summarize_ledger([], [])
     )
+    info.context.audit.note("account.read", root.code)
     return accounts.account_status(summary, current, info.context.today)
 
 

@@ -160,6 +160,39 @@ def arrears_bucket(arrears_cents: int, arrears_days: int) -> ArrearsBucket:
     return ArrearsBucket.DAYS_OVER_90
 
 
+def with_confirmed_payment(
+    summary: LedgerSummary,
+    amount_cents: int,
+    *,
+    was_declared: bool,
+    applied_at: datetime,
+    last_payment_id: int | None,
+) -> LedgerSummary:
+    """``summary`` after one more confirmed payment (new, or a declared one now confirmed).
+
+    Equal to :func:`summarize_ledger` over the new ledger, because confirmed payments settle the
+    oldest charges first: the new amount continues where the others stopped. Lets an import of
+    thousands of confirmations update each snapshot without re-reading its ledger; reversals and
+    charges still rewrite snapshots from the ledger (:func:`refresh_snapshots`).
+    """
+    remaining = amount_cents
+    open_charges: list[OpenCharge] = []
+    for charge in summary.open_charges:
+        settled = min(remaining, charge.unpaid_cents)
+        remaining -= settled
+        if charge.unpaid_cents - settled > 0:
+            open_charges.append(OpenCharge(charge.due_date, charge.unpaid_cents - settled))
+    return LedgerSummary(
+        charged_cents=summary.charged_cents,
+        confirmed_cents=summary.confirmed_cents + amount_cents,
+        declared_cents=summary.declared_cents - (amount_cents if was_declared else 0),
+        open_charges=tuple(open_charges),
+        last_charge_id=summary.last_charge_id,
+        last_payment_id=last_payment_id,
+        as_of=applied_at if summary.as_of is None else max(summary.as_of, applied_at),
+    )
+
+
 # --- snapshots -------------------------------------------------------------------------------
 
 

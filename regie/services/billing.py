@@ -10,11 +10,18 @@ DUE_DAY_OF_MONTH = 5
 
 
 class LeaseTerms(Protocol):
-    rent_cents: int
-    service_charges_cents: int
-    housing_benefit_cents: int
-    start_date: date
-    end_date: date | None
+    """What billing needs of a lease: an ORM row or any read-only record with these fields."""
+
+    @property
+    def rent_cents(self) -> int: ...
+    @property
+    def service_charges_cents(self) -> int: ...
+    @property
+    def housing_benefit_cents(self) -> int: ...
+    @property
+    def start_date(self) -> date: ...
+    @property
+    def end_date(self) -> date | None: ...
 
 
 def monthly_rent_cents(lease: LeaseTerms) -> int:

@@ -35,3 +35,29 @@ async def reset_id_sequences() -> None:
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{column}'), "  # noqa: S608
                 f'COALESCE((SELECT MAX("{column}") FROM "{table}"), 0) + 1, false)'
             )
+
+
+async def delete_all_rows() -> None:
+    """Empty every table of every model (``demo --reset``), keeping the schema and its migrations."""
+    from tortoise.contrib.test import truncate_all_models
+
+    await truncate_all_models()
+    if dialect() == "postgres":
+        return  # TRUNCATE … CASCADE emptied the many-to-many tables too
+    connection = connections.get("default")
+    for app in Tortoise.apps.values():
+        for model in app.values():
+            for name in model._meta.m2m_fields:
+                through = model._meta.fields_map[name].through
+                await connection.execute_script(f'DELETE FROM "{through}"')  # noqa: S608
+
+
+def placeholder(position: int) -> str:
+    """The SQL parameter marker at 1-based ``position`` for this database: ``?`` or ``$n``."""
+    return f"${position}" if dialect() == "postgres" else "?"
+
+
+async def fetch(sql: str, params: list[object]) -> list[dict[str, Any]]:
+    """Rows of a parameterised query, for the few queries the ORM cannot express."""
+    _, rows = await connections.get("default").execute_query(sql, params)
+    return [dict(row) for row in rows]

@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import cast
 
-from tortoise.expressions import Case, Q, Subquery, When
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 
 from regie.db import ledger, tenants
-from regie.services import names
-from regie.services.access import Viewer
+from regie.services import database, names
+from regie.services.access import TENANTS_READ, Viewer, require_scope
+from regie.services.audit import DENIED, FAILED, OK, AuditTrail
 
 MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100
 MAX_PAGE_SIZE = 50
 DEFAULT_PAGE_SIZE = 20
 MAX_CODE_LENGTH = tenants.CODE_MAX_LENGTH
+DENSE_MATCHES_FACTOR = 9
+"""Collect-and-sort while (matches of the rarest word)² ≤ this × tenants; else walk the key index."""
 
 
 class InvalidArgument(ValueError):
@@ -69,10 +74,7 @@ def _scoped(viewer: Viewer) -> Q:
 
 
 def _word_prefix(word: str) -> Q:
-    bound = names.prefix_upper_bound(word)
-    words = tenants.TenantNameWord.filter(word__gte=word)
-    if bound is not None:
-        words = words.filter(word__lt=bound)
+    words = _word_range(tenants.TenantNameWord.all(), word)
     return Q(id__in=Subquery(words.values("tenant_id")))
 
 
@@ -81,47 +83,192 @@ def _code_prefix(code: str) -> Q:
     return Q(code__gte=code, code__lt=bound) if bound is not None else Q(code__gte=code)
 
 
-async def search_tenants(viewer: Viewer, text: str, first: int | None, offset: int) -> SearchPage:
+async def search_tenants(
+    viewer: Viewer, text: str, first: int | None, offset: int, trail: AuditTrail | None = None
+) -> SearchPage:
     """Tenants whose name words start with the words of ``text``, or whose code starts with it.
 
-    Ranked: exact code, then code prefix, then surname prefix (the whole text starts the
-    'surname first name' key), then any other match; ties by name then code. Case and accents are
-    ignored; characters no name holds (``%``, ``_``, ``;`` …) make the text match nothing.
+    A text of digits is a tenant code: the exact code first, then codes starting with it, by
+    code. Otherwise a name, ranked: the exact code (alphanumeric codes), then tenants whose
+    'surname first-name' key starts with the text (surname prefix), then every other tenant
+    whose name words start with the text's words; each rank by name then code. Case and
+    accents are ignored; characters no name holds (``%``, ``_``, ``;`` …) make the text match
+    nothing. The search is audited (not its text, a name); each account read is audited apart.
     """
+    require_scope(viewer, TENANTS_READ)
     text = check_search_text(text)
     limit = check_page_size(first)
     if offset < 0:
         raise InvalidArgument("after", "'after' is not a cursor this search returned.")
-    if not names.could_be_a_name(text):
-        return SearchPage([], offset, False)
-
-    query_words = names.words(text)
+    query_words = names.words(text) if names.could_be_a_name(text) else []
     if not query_words or any(len(w) > tenants.NAME_MAX_LENGTH for w in query_words):
         # No stored name word is that long: nothing can match.
-        return SearchPage([], offset, False)
-    matches = Q(*[_word_prefix(w) for w in query_words], join_type=Q.AND)
-    ranks = [When(search_key__startswith=" ".join(query_words), then="2")]
-    code = "".join(query_words).upper()
-    if len(query_words) == 1 and len(code) <= MAX_CODE_LENGTH:
-        matches |= _code_prefix(code)
-        ranks = [When(code=code, then="0"), When(code__startswith=code, then="1"), *ranks]
+        ids: list[int] = []
+    elif len(query_words) == 1 and query_words[0].isdigit():
+        ids = await _code_matches(viewer, query_words[0], offset, limit + 1)
+    else:
+        ids = await _name_matches(viewer, query_words, offset, limit + 1)
+    rows = {t.id: t for t in await tenants.Tenant.filter(id__in=ids[:limit])} if ids else {}
+    if trail is not None:
+        trail.note("tenant.search", detail=f"{min(len(ids), limit)} results")
+    return SearchPage([rows[i] for i in ids[:limit]], offset, len(ids) > limit)
 
-    rows = (
-        await tenants.Tenant.filter(matches, _scoped(viewer))
-        .annotate(rank=Case(*ranks, default="3"))
-        .order_by("rank", "search_key", "code")
-        .offset(offset)
-        .limit(limit + 1)
+
+async def _ids(query: QuerySet[tenants.Tenant], offset: int, count: int) -> list[int]:
+    if count <= 0:
+        return []
+    return cast(list[int], await query.offset(offset).limit(count).values_list("id", flat=True))
+
+
+async def _ranked(ranks: list[QuerySet[tenants.Tenant]], offset: int, count: int) -> list[int]:
+    """Page ``[offset, offset + count)`` of the ranks laid end to end, counting a rank only when needed."""
+    found: list[int] = []
+    for index, rank in enumerate(ranks):
+        found += await _ids(rank, offset, count - len(found))
+        if len(found) >= count or index == len(ranks) - 1:
+            break
+        # The next rank starts where this one ended: count it only when the page starts beyond.
+        offset = max(0, offset - await rank.count()) if offset and not found else 0
+    return found
+
+
+async def _code_matches(viewer: Viewer, code: str, offset: int, count: int) -> list[int]:
+    scope = _scoped(viewer)
+    exact = tenants.Tenant.filter(scope, code=code)
+    prefix = tenants.Tenant.filter(scope, _code_prefix(code)).exclude(code=code).order_by("code")
+    return await _ranked([exact, prefix], offset, count)
+
+
+async def _name_matches(viewer: Viewer, words: list[str], offset: int, count: int) -> list[int]:
+    scope = _scoped(viewer)
+    key = " ".join(words)
+    # A single alphanumeric word may be a code; "" (no tenant has it) when it cannot be one.
+    code = words[0].upper() if len(words) == 1 and len(words[0]) <= MAX_CODE_LENGTH else ""
+    exact = tenants.Tenant.filter(scope, code=code)
+    surname_prefix = (
+        tenants.Tenant.filter(scope, _key_prefix(key))
+        .exclude(code=code)
+        .order_by("search_key", "code")
     )
-    return SearchPage(rows[:limit], offset, len(rows) > limit)
+    found = await _ranked([exact, surname_prefix], offset, count)
+    if len(found) >= count:
+        return found
+    before = await exact.count() + await surname_prefix.count()
+    rest_offset = max(0, offset - before)
+    return found + await _other_name_matches(
+        viewer, words, key, code, rest_offset, count - len(found)
+    )
 
 
-async def tenant_by_code(viewer: Viewer, code: str) -> tenants.Tenant | None:
-    """The tenant with this code, or ``None`` when unknown or outside the viewer's scope."""
+def _key_prefix(key: str) -> Q:
+    """Keys starting with ``key``: an index range on the key (LIKE alone is no range on PostgreSQL)."""
+    last = key.rsplit(" ", 1)[-1]
+    bound = names.prefix_upper_bound(last)
+    if bound is None:
+        return Q(search_key__startswith=key)
+    return Q(
+        search_key__gte=key, search_key__lt=key[: -len(last)] + bound, search_key__startswith=key
+    )
+
+
+async def _other_name_matches(
+    viewer: Viewer, words: list[str], key: str, code: str, offset: int, count: int
+) -> list[int]:
+    """Name matches outside the surname-prefix rank, by key then code.
+
+    Two plans, chosen on how many tenants the rarest word matches: few matches are collected
+    and sorted (cost grows with the matches); many are found by walking the key index and
+    testing each tenant (cost grows with tenants ÷ matches). The crossover is near 3·√tenants.
+    """
+    match_counts = [await _word_range(tenants.TenantNameWord.all(), w).count() for w in words]
+    tenant_count = await tenants.Tenant.all().count()
+    if min(match_counts) ** 2 <= DENSE_MATCHES_FACTOR * tenant_count:
+        query = (
+            tenants.Tenant.filter(
+                Q(*[_word_prefix(w) for w in words], join_type=Q.AND), _scoped(viewer)
+            )
+            .exclude(search_key__startswith=key)
+            .exclude(code=code)
+            .order_by("search_key", "code")
+        )
+        return await _ids(query, offset, count)
+    return await key_ordered_word_scan(viewer, words, key, code, offset, count)
+
+
+def _word_range(
+    query: QuerySet[tenants.TenantNameWord], word: str
+) -> QuerySet[tenants.TenantNameWord]:
+    bound = names.prefix_upper_bound(word)
+    query = query.filter(word__gte=word)
+    return query.filter(word__lt=bound) if bound is not None else query
+
+
+async def key_ordered_word_scan(
+    viewer: Viewer, words: list[str], key: str, code: str, offset: int, count: int
+) -> list[int]:
+    """Walk tenants in key order, keeping those with a word matching each query word.
+
+    Written in SQL because the ORM cannot express the correlated ``EXISTS`` that lets the
+    database stop after ``count`` rows instead of collecting every match.
+    """
+    params: list[object] = []
+    conditions = []
+    for word in words:
+        bound = names.prefix_upper_bound(word)
+        params.append(word)
+        condition = f"w.word >= {database.placeholder(len(params))}"
+        if bound is not None:
+            params.append(bound)
+            condition += f" AND w.word < {database.placeholder(len(params))}"
+        conditions.append(
+            f"EXISTS (SELECT 1 FROM tenant_name_word w WHERE w.tenant_id = t.id AND {condition})"  # noqa: S608
+        )
+    params.append(key + "%")
+    conditions.append(f"t.search_key NOT LIKE {database.placeholder(len(params))}")
+    params.append(code)
+    conditions.append(f"t.code <> {database.placeholder(len(params))}")
+    if viewer.commune_ids is not None:
+        communes = sorted(viewer.commune_ids) or [0]
+        marks = []
+        for commune_id in communes:
+            params.append(commune_id)
+            marks.append(database.placeholder(len(params)))
+        in_sector = (
+            "t.id IN (SELECT l.tenant_id FROM lease l JOIN dwelling d ON d.id = l.dwelling_id "  # noqa: S608
+            f"WHERE d.commune_id IN ({', '.join(marks)}))"
+        )
+        conditions.append(in_sector)
+    params += [count, offset]
+    sql = (
+        f"SELECT t.id FROM tenant t WHERE {' AND '.join(conditions)} "  # noqa: S608 - placeholders only
+        f"ORDER BY t.search_key, t.code "
+        f"LIMIT {database.placeholder(len(params) - 1)} OFFSET {database.placeholder(len(params))}"
+    )
+    rows = await database.fetch(sql, params)
+    return [int(row["id"]) for row in rows]
+
+
+async def tenant_by_code(
+    viewer: Viewer, code: str, trail: AuditTrail | None = None
+) -> tenants.Tenant | None:
+    """The tenant with this code, or ``None`` when unknown or outside the viewer's scope.
+
+    Both answers are the same to the caller; the audit log tells them apart (a lookup outside
+    one's sectors is recorded as denied).
+    """
+    require_scope(viewer, TENANTS_READ)
     code = code.strip().upper()
     if not code or len(code) > MAX_CODE_LENGTH:
         return None
-    return await tenants.Tenant.filter(_scoped(viewer), code=code).first()
+    found = await tenants.Tenant.filter(_scoped(viewer), code=code).first()
+    if trail is not None:
+        if found is not None:
+            trail.note("tenant.read", code, OK)
+        elif viewer.commune_ids is not None and await tenants.Tenant.exists(code=code):
+            trail.note("tenant.read", code, DENIED, "outside the collector's sectors")
+        else:
+            trail.note("tenant.read", code, FAILED, "unknown code")
+    return found
 
 
 async def current_leases(tenant_ids: Sequence[int]) -> dict[int, tenants.Lease]:

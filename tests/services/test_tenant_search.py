@@ -1,7 +1,7 @@
 import pytest
 
 from regie.db.people import Role
-from regie.services.access import Viewer
+from regie.services.access import ROLE_SCOPES, Viewer
 from regie.services.tenants import InvalidArgument, search_tenants, tenant_by_code
 from tests import factories
 
@@ -101,7 +101,12 @@ async def test_pages_follow_each_other_without_overlap(office: None) -> None:
 async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> None:
     collector = await factories.collector_with_sector("jldelmas", "Moissac")
     moissac = (await factories.commune("Moissac")).id
-    viewer = Viewer(user_id=collector.id, role=Role.COLLECTOR, commune_ids=frozenset({moissac}))
+    viewer = Viewer(
+        user_id=collector.id,
+        role=Role.COLLECTOR,
+        commune_ids=frozenset({moissac}),
+        scopes=ROLE_SCOPES[Role.COLLECTOR],
+    )
     assert sorted(await found("jean", viewer)) == ["Louis Saint-Jean"]
     assert await found("emile", viewer) == []
     assert await tenant_by_code(viewer, "1000001") is None
@@ -127,3 +132,43 @@ async def test_homonyms_are_all_returned(office: None) -> None:
 async def test_the_longest_allowed_text_is_searched_without_error(office: None) -> None:
     assert await found("x" * 100) == []
     assert await found("émile " + "y" * 93) == []
+
+
+@pytest.mark.parametrize("text", ["gall", "ma", "marie", "jean", "zoe mul", "le g", "emil", "awa"])
+async def test_both_plans_for_common_words_give_the_same_page(
+    office: None, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    from regie.services import tenants
+
+    await factories.tenant_with_lease("Martin", "Marie", code="3000001")
+    await factories.tenant_with_lease(
+        "Durand", "Marie-Jeanne", code="3000002", commune_name="Moissac"
+    )
+    collected = [await found(text, first=first) for first in (1, 2, 50)]
+    monkeypatch.setattr(tenants, "DENSE_MATCHES_FACTOR", 0)  # force the walk along the key index
+    walked = [await found(text, first=first) for first in (1, 2, 50)]
+    assert walked == collected
+
+
+async def test_both_plans_respect_a_collectors_sector(
+    office: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regie.services import tenants
+
+    moissac = (await factories.commune("Moissac")).id
+    viewer = Viewer(
+        user_id=1,
+        role=Role.COLLECTOR,
+        commune_ids=frozenset({moissac}),
+        scopes=ROLE_SCOPES[Role.COLLECTOR],
+    )
+    collected = await found("jean", viewer)
+    monkeypatch.setattr(tenants, "DENSE_MATCHES_FACTOR", 0)
+    assert await found("jean", viewer) == collected == ["Louis Saint-Jean"]
+
+
+async def test_later_pages_continue_across_ranks(office: None) -> None:
+    await factories.tenant_with_lease("Galland", "Zoé", code="3000003")
+    everything = (await search_tenants(OFFICE, "gal", 50, 0)).tenants
+    pages = [(await search_tenants(OFFICE, "gal", 1, n)).tenants for n in range(len(everything))]
+    assert [p[0] for p in pages] == everything

@@ -1,25 +1,25 @@
-"""HTML routes. For now the home page, which points to what the server offers."""
+"""HTML routes: the home page, signing in, the collector's pages and the stylesheet."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
-templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+from regie.frontends.html import collector, sign_in, static
+from regie.frontends.html.templates import page
 
 
-async def home(request: Request) -> HTMLResponse:
-    page = templates.get_template("home.html").render(
-        development=request.app.state.settings.is_development
-    )
-    return HTMLResponse(page)
+async def home(request: Request) -> Response:
+    """Signed in: the search form. Anonymous: what the server offers and the way to sign in."""
+    if getattr(request.state, "viewer", None) is not None:
+        return await collector.search_page(request)
+    return page(request, "home.html", development=request.app.state.settings.is_development)
 
 
-routes = [Route("/", home, methods=["GET"])]
+routes = [
+    Route("/", home, methods=["GET"]),
+    *sign_in.routes,
+    *collector.routes,
+    *static.routes,
+]

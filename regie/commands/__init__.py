@@ -1,0 +1,1 @@
+"""Groups of ``regie`` subcommands, one module each; ``regie/cli.py`` assembles them."""

@@ -1,0 +1,556 @@
+"""Matching confirmations to tenants, in the order of the domain rules:
+
+1. deterministic references — the RF creditor reference printed on rent demands
+   (:mod:`regie.services.references`), a tenant code given as such (CSV column, push field) or
+   found in the remittance text, the mandate id (RUM) of one of our direct debits, an RF reference
+   or tenant code inside the SEPA end-to-end id;
+2. a payer IBAN already linked to exactly one tenant;
+3. otherwise a scored suggestion (normalised name, expected amount = the tenant's monthly share,
+   booking date near a due date) that waits in the unmatched queue: never applied automatically.
+
+Credits from bulk payers (CAF housing benefit, FSL) go to the queue whatever they say, and their
+suggestions never use the amount: one credit pays many households.
+
+A debit is either the return of an earlier payment (reversal flag, return reason, or a return
+transaction code) — whose original is found by end-to-end id, else by tenant and amount — or not a
+rent movement at all (bank fees), which is recorded and ignored.
+
+:func:`plan` reads what it needs in a fixed number of queries per chunk of entries and decides;
+it writes nothing (the importer applies the decisions in one short transaction).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from tortoise.expressions import Q
+
+from regie.db import imports, ledger, matching, tenants
+from regie.services import billing, names, payers, references
+from regie.treasury.records import BankEntry
+
+RETURN_SUBFAMILIES = frozenset({"UPDD", "RRTN", "RPCR", "ARET"})
+"""ISO 20022 bank transaction sub-families of returned or reversed payments."""
+MAX_SUGGESTIONS = 3
+MIN_SUGGESTION_SCORE = 0.25
+NAME_WEIGHT, AMOUNT_WEIGHT, DATE_WEIGHT = 0.6, 0.3, 0.1
+# Words of a payer name that say nothing about who pays.
+_NOISE_WORDS = frozenset(
+    {
+        "m", "mr", "mme", "mlle", "monsieur", "madame", "mademoiselle", "ou", "et", "epoux",
+        "epouse", "mrs", "ms", "dr", "sci", "sarl", "sas", "ste", "societe", "le", "la", "les",
+        "de", "du", "des", "d", "l",
+    }
+)  # fmt: skip
+
+
+class Action(StrEnum):
+    CONFIRM = "confirm"  # a credit for a known lease: confirm a declared payment or create one
+    REVERSE = "reverse"  # a return: reject the original payment
+    QUEUE = "queue"  # waits in the unmatched queue
+    IGNORE = "ignore"  # not a rent movement
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    tenant_id: int
+    score: float
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"tenant_id": self.tenant_id, "score": self.score, "reasons": list(self.reasons)}
+
+
+@dataclass
+class Decision:
+    entry: BankEntry
+    action: Action
+    rule: str = ""
+    """Which rule matched ("RF reference", "tenant code", …), or why it was queued or ignored."""
+    tenant_id: int | None = None
+    tenant_code: str | None = None
+    lease_id: int | None = None
+    declared_payment_id: int | None = None
+    original_payment_id: int | None = None
+    method: ledger.PaymentMethod = ledger.PaymentMethod.TRANSFER
+    queue_kind: matching.UnmatchedKind | None = None
+    bulk_payer: matching.BulkPayerKind | None = None
+    suggestions: list[Suggestion] = field(default_factory=list)
+    iban_fingerprint: str | None = None
+
+
+@dataclass
+class _Clues:
+    """What an entry says that may name a tenant, in rule order."""
+
+    rf_codes: list[str] = field(default_factory=list)
+    given_code: str | None = None
+    text_codes: set[str] = field(default_factory=set)
+    mandate: str | None = None
+    e2e_codes: set[str] = field(default_factory=set)
+    iban_fingerprint: str | None = None
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LeaseTerms:
+    """What matching needs of a lease (read as plain values: no model instances per row)."""
+
+    id: int
+    rent_cents: int
+    service_charges_cents: int
+    housing_benefit_cents: int
+    start_date: date
+    end_date: date | None
+
+
+async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseTerms]:
+    """Each tenant's current lease, by the rule of :func:`regie.services.tenants.current_leases`."""
+    current: dict[int, LeaseTerms] = {}
+    rows = (
+        await tenants.Lease.filter(tenant_id__in=list(tenant_ids))
+        .order_by("start_date", "id")
+        .values_list(
+            "tenant_id", "id", "rent_cents", "service_charges_cents", "housing_benefit_cents",
+            "start_date", "end_date",
+        )
+    )  # fmt: skip
+    for tenant_id, *terms in rows:
+        lease = LeaseTerms(*terms)
+        held = current.get(tenant_id)
+        if held is None or held.end_date is not None or lease.end_date is None:
+            current[tenant_id] = lease
+    return current
+
+
+def is_return(entry: BankEntry) -> bool:
+    if entry.direction != "debit":
+        return False
+    subfamily = (entry.bank_transaction_code or "").rsplit("/", 1)[-1]
+    return entry.reversal or entry.return_reason is not None or subfamily in RETURN_SUBFAMILIES
+
+
+def payment_method(entry: BankEntry) -> ledger.PaymentMethod:
+    code = (entry.bank_transaction_code or "").upper()
+    if entry.mandate_id or "/RDDT" in code or "DD" in code.rsplit("/", 1)[-1]:
+        return ledger.PaymentMethod.DIRECT_DEBIT
+    if "CHK" in code or "CHQ" in code:
+        return ledger.PaymentMethod.CHEQUE
+    return ledger.PaymentMethod.TRANSFER
+
+
+def _clues(entry: BankEntry) -> _Clues:
+    texts = tuple(t for t in (*entry.remittance, entry.entry_text or "") if t)
+    clues = _Clues(texts=texts)
+    if entry.structured_reference:
+        reference = references.parse_rf(entry.structured_reference)
+        if reference is not None:
+            clues.rf_codes.append(reference)
+    for text in texts:
+        clues.rf_codes.extend(references.find_rf(text))
+        clues.text_codes |= references.code_tokens(text)
+    if entry.tenant_code:
+        clues.given_code = entry.tenant_code.strip().upper()
+    clues.mandate = entry.mandate_id
+    if entry.end_to_end_id:
+        clues.rf_codes.extend(references.find_rf(entry.end_to_end_id))
+        clues.e2e_codes = references.code_tokens(entry.end_to_end_id)
+    if entry.payer_iban:
+        clues.iban_fingerprint = payers.fingerprint(entry.payer_iban)
+    return clues
+
+
+async def registered_bulk_payers() -> list[payers.KnownBulkPayer]:
+    return [
+        payers.KnownBulkPayer(kind, fingerprint, marker)
+        for kind, fingerprint, marker in await matching.BulkPayer.all().values_list(
+            "kind", "iban_fingerprint", "marker"
+        )
+    ]
+
+
+async def plan(
+    entries: Sequence[BankEntry], bulk_payers: Sequence[payers.KnownBulkPayer] = ()
+) -> list[Decision]:
+    """Decide what to do with each entry (all booked, all new). Reads only."""
+    clues = [_clues(e) for e in entries]
+
+    wanted_codes: set[str] = set()
+    for c in clues:
+        wanted_codes.update(c.rf_codes)
+        wanted_codes.update(c.text_codes | c.e2e_codes)
+        if c.given_code:
+            wanted_codes.add(c.given_code)
+    code_to_tenant: dict[str, int] = {}
+    if wanted_codes:
+        code_to_tenant = dict(
+            await tenants.Tenant.filter(code__in=sorted(wanted_codes)).values_list("code", "id")
+        )
+    mandates = sorted({c.mandate for c in clues if c.mandate})
+    mandate_to_tenant: dict[str, int] = (
+        dict(
+            await matching.DirectDebitMandate.filter(reference__in=mandates).values_list(
+                "reference", "tenant_id"
+            )
+        )
+        if mandates
+        else {}
+    )
+    fingerprints = sorted({c.iban_fingerprint for c in clues if c.iban_fingerprint})
+    iban_tenants: dict[str, set[int]] = defaultdict(set)
+    if fingerprints:
+        for fingerprint, tenant_id in await matching.PayerAccount.filter(
+            fingerprint__in=fingerprints
+        ).values_list("fingerprint", "tenant_id"):
+            iban_tenants[fingerprint].add(tenant_id)
+
+    decisions = [
+        _decide(entry, clue, code_to_tenant, mandate_to_tenant, iban_tenants, bulk_payers)
+        for entry, clue in zip(entries, clues, strict=True)
+    ]
+    await _attach_leases(decisions)
+    await _attach_declared(decisions)
+    await _attach_originals(decisions)
+    await _suggest([d for d in decisions if d.action == Action.QUEUE])
+    return decisions
+
+
+def _decide(
+    entry: BankEntry,
+    clue: _Clues,
+    code_to_tenant: dict[str, int],
+    mandate_to_tenant: dict[str, int],
+    iban_tenants: dict[str, set[int]],
+    bulk_payers: Sequence[payers.KnownBulkPayer],
+) -> Decision:
+    returned = is_return(entry)
+    if entry.direction == "debit" and not returned:
+        return Decision(entry, Action.IGNORE, rule="a debit that is not a returned payment")
+    decision = Decision(
+        entry, Action.CONFIRM, method=payment_method(entry), iban_fingerprint=clue.iban_fingerprint
+    )
+    if not returned:
+        # Markers in the text count only when the file names no payer.
+        texts = () if entry.payer_name else clue.texts
+        bulk = payers.bulk_payer_kind(entry.payer_name, texts, clue.iban_fingerprint, bulk_payers)
+        if bulk is not None:
+            decision.action = Action.QUEUE
+            decision.queue_kind = matching.UnmatchedKind.BULK
+            decision.bulk_payer = bulk
+            decision.rule = f"a bulk payer ({bulk.value.upper()}) pays many tenants in one credit"
+            decision.method = ledger.PaymentMethod.CAF
+            return decision
+
+    candidates: list[tuple[str, set[int]]] = [
+        ("RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}),
+        (
+            "tenant code given",
+            {code_to_tenant[clue.given_code]} if clue.given_code in code_to_tenant else set(),
+        ),
+        (
+            "tenant code in the remittance text",
+            {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
+        ),
+        (
+            "direct-debit mandate",
+            {mandate_to_tenant[clue.mandate]} if clue.mandate in mandate_to_tenant else set(),
+        ),
+        (
+            "tenant code in the end-to-end id",
+            {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
+        ),
+        ("known payer account", iban_tenants.get(clue.iban_fingerprint or "", set())),
+    ]
+    ambiguous: list[tuple[str, set[int]]] = []
+    for rule, found in candidates:
+        if len(found) == 1:
+            decision.tenant_id = next(iter(found))
+            decision.rule = rule
+            decision.action = Action.REVERSE if returned else Action.CONFIRM
+            return decision
+        if len(found) > 1:
+            ambiguous.append((rule, found))
+
+    decision.action = Action.QUEUE
+    decision.queue_kind = (
+        matching.UnmatchedKind.REVERSAL if returned else matching.UnmatchedKind.CREDIT
+    )
+    if ambiguous:
+        rule, found = ambiguous[0]
+        decision.rule = f"the {rule} points to {len(found)} tenants"
+        decision.suggestions = [
+            Suggestion(t, 0.0, (f"{rule} points to this tenant",)) for t in sorted(found)
+        ]
+    elif clue.given_code:
+        decision.rule = f"no tenant has the code {clue.given_code!r}"
+    elif returned:
+        decision.rule = "a returned payment whose tenant no reference names"
+    else:
+        decision.rule = "no reference names a tenant"
+    return decision
+
+
+async def _attach_leases(decisions: list[Decision]) -> None:
+    wanted = [d for d in decisions if d.tenant_id is not None]
+    if not wanted:
+        return
+    tenant_ids = sorted({d.tenant_id for d in wanted if d.tenant_id is not None})
+    leases = await current_leases(tenant_ids)
+    codes = dict(await tenants.Tenant.filter(id__in=tenant_ids).values_list("id", "code"))
+    for decision in wanted:
+        tenant_id = decision.tenant_id or 0
+        decision.tenant_code = codes.get(tenant_id)
+        lease = leases.get(tenant_id)
+        if lease is None:
+            decision.suggestions = [
+                Suggestion(tenant_id, 0.0, (f"{decision.rule}, but it has no lease",))
+            ]
+            decision.queue_kind = (
+                matching.UnmatchedKind.REVERSAL
+                if decision.action == Action.REVERSE
+                else matching.UnmatchedKind.CREDIT
+            )
+            decision.action = Action.QUEUE
+            decision.rule = f"tenant {decision.tenant_code} has no lease"
+            decision.tenant_id = None
+        else:
+            decision.lease_id = lease.id
+
+
+async def _attach_declared(decisions: list[Decision]) -> None:
+    """A declared payment of the same lease and amount is confirmed rather than a new one created."""
+    wanted = [d for d in decisions if d.action == Action.CONFIRM and d.lease_id is not None]
+    if not wanted:
+        return
+    declared: dict[tuple[int, int], list[int]] = defaultdict(list)
+    rows = (
+        await ledger.Payment.filter(
+            lease_id__in=sorted({d.lease_id for d in wanted if d.lease_id is not None}),
+            status=ledger.PaymentStatus.DECLARED,
+        )
+        .order_by("paid_on", "id")
+        .values_list("id", "lease_id", "amount_cents")
+    )
+    for payment_id, lease_id, amount in rows:
+        declared[(lease_id, amount)].append(payment_id)
+    for decision in wanted:
+        waiting = declared.get((decision.lease_id or 0, decision.entry.amount_cents))
+        if waiting:
+            decision.declared_payment_id = waiting.pop(0)
+
+
+async def _attach_originals(decisions: list[Decision]) -> None:
+    """The payment each return reverses: by end-to-end id, else the tenant's latest of that amount."""
+    wanted = [d for d in decisions if d.action == Action.REVERSE]
+    queued_returns = [
+        d
+        for d in decisions
+        if d.action == Action.QUEUE
+        and d.queue_kind == matching.UnmatchedKind.REVERSAL
+        and d.entry.end_to_end_id
+    ]
+    if not wanted and not queued_returns:
+        return
+    e2e_ids = sorted(
+        {d.entry.end_to_end_id for d in wanted + queued_returns if d.entry.end_to_end_id}
+    )
+    by_e2e: dict[str, int] = {}
+    if e2e_ids:
+        for e2e, payment_id in await imports.ImportedEntry.filter(
+            end_to_end_id__in=e2e_ids, credit=True, payment_id__not_isnull=True
+        ).values_list("end_to_end_id", "payment_id"):
+            by_e2e.setdefault(e2e, payment_id)
+    lease_ids = sorted({d.lease_id for d in wanted if d.lease_id is not None})
+    candidates: dict[tuple[int, int], list[int]] = defaultdict(list)
+    payment_rows: dict[int, tuple[int, int, str]] = {}
+    ids_by_e2e = sorted(set(by_e2e.values()))
+    if lease_ids or ids_by_e2e:
+        query = ledger.Payment.filter(
+            Q(lease_id__in=lease_ids) | Q(id__in=ids_by_e2e),
+            status__in=[ledger.PaymentStatus.CONFIRMED, ledger.PaymentStatus.DECLARED],
+        ).order_by("-paid_on", "-id")
+        for payment_id, lease_id, amount, status in await query.values_list(
+            "id", "lease_id", "amount_cents", "status"
+        ):
+            payment_rows[payment_id] = (lease_id, amount, status)
+            if status == ledger.PaymentStatus.CONFIRMED:
+                candidates[(lease_id, amount)].append(payment_id)
+    taken: set[int] = set()
+    for decision in wanted + queued_returns:
+        entry = decision.entry
+        original = by_e2e.get(entry.end_to_end_id or "")
+        if original is not None and original in payment_rows and original not in taken:
+            lease_id, amount, _ = payment_rows[original]
+            if amount == entry.amount_cents:
+                decision.original_payment_id = original
+                decision.lease_id = lease_id
+                decision.action = Action.REVERSE
+                decision.rule = "end-to-end id of the original payment"
+                taken.add(original)
+                continue
+        if decision.action != Action.REVERSE or decision.lease_id is None:
+            continue
+        choices = [
+            p for p in candidates.get((decision.lease_id, entry.amount_cents), []) if p not in taken
+        ]
+        if choices:
+            decision.original_payment_id = choices[0]
+            taken.add(choices[0])
+        else:
+            decision.action = Action.QUEUE
+            decision.queue_kind = matching.UnmatchedKind.REVERSAL
+            decision.suggestions = [
+                Suggestion(decision.tenant_id or 0, 0.0, (f"{decision.rule} names this tenant",))
+            ]
+            decision.rule = (
+                f"tenant {decision.tenant_code} has no confirmed payment of this amount to reverse"
+            )
+    # A return matched through its original's end-to-end id needs the tenant for live updates.
+    missing = [
+        d for d in wanted + queued_returns if d.action == Action.REVERSE and d.tenant_code is None
+    ]
+    if missing:
+        lease_rows = await tenants.Lease.filter(
+            id__in=[d.lease_id for d in missing if d.lease_id is not None]
+        ).values_list("id", "tenant_id", "tenant__code")
+        by_lease = {lease_id: (tenant_id, code) for lease_id, tenant_id, code in lease_rows}
+        for decision in missing:
+            decision.tenant_id, decision.tenant_code = by_lease[decision.lease_id or 0]
+            decision.suggestions = []
+            decision.queue_kind = None
+
+
+# --- suggestions ---------------------------------------------------------------------------------
+
+
+def payer_words(payer_name: str | None) -> list[str]:
+    return [w for w in names.words(payer_name or "") if len(w) > 1 and w not in _NOISE_WORDS]
+
+
+def name_score(payer: Iterable[str], surname: str, first_name: str) -> tuple[float, list[str]]:
+    """0–1: the surname's words in the payer name count most, the first name's words add to them."""
+    words = set(payer)
+    surname_words = [w for w in names.words(surname) if w not in _NOISE_WORDS] or names.words(
+        surname
+    )
+    first_words = names.words(first_name)
+    joined_surname = "".join(names.words(surname))
+    reasons: list[str] = []
+    found = [w for w in surname_words if w in words]
+    if joined_surname in words and len(surname_words) > 1:
+        found = surname_words
+    score = 0.0
+    if surname_words and found:
+        score = 0.6 * len(found) / len(surname_words)
+        reasons.append(f"surname {surname.upper()} in the payer name")
+    first_found = [w for w in first_words if w in words]
+    if first_found and score > 0:
+        score += 0.4 * len(first_found) / len(first_words)
+        reasons.append(f"first name {first_name.upper()} in the payer name")
+    return min(score, 1.0), reasons
+
+
+def amount_score(amount_cents: int, share_cents: int) -> tuple[float, list[str]]:
+    if share_cents <= 0:
+        return 0.0, []
+    euros = f"{share_cents // 100}.{share_cents % 100:02d} €"
+    if amount_cents == share_cents:
+        return 1.0, [f"amount equals the monthly share ({euros})"]
+    for months in (2, 3):
+        if amount_cents == months * share_cents:
+            return 0.6, [f"amount is {months} months of the share ({euros})"]
+    if abs(amount_cents - share_cents) * 20 <= share_cents:
+        return 0.4, [f"amount within 5 % of the monthly share ({euros})"]
+    return 0.0, []
+
+
+def date_score(booked_on: date | None) -> tuple[float, list[str]]:
+    if booked_on is None:
+        return 0.0, []
+    due = billing.due_date(booked_on.replace(day=1))
+    days = (booked_on - due).days
+    if -7 <= days <= 20:
+        when = "on" if days == 0 else f"{abs(days)} days {'after' if days > 0 else 'before'}"
+        return 1.0, [f"booked {when} the due date (the {due.day}th)"]
+    return 0.3, []
+
+
+def score_candidate(
+    entry: BankEntry,
+    surname: str,
+    first_name: str,
+    share_cents: int | None,
+    *,
+    use_amount: bool,
+) -> Suggestion | None:
+    name, name_reasons = name_score(payer_words(entry.payer_name), surname, first_name)
+    if name <= 0:
+        return None
+    amount, amount_reasons = (
+        amount_score(entry.amount_cents, share_cents)
+        if use_amount and share_cents is not None
+        else (0.0, [])
+    )
+    when, date_reasons = date_score(entry.booking_date)
+    total = NAME_WEIGHT * name + AMOUNT_WEIGHT * amount + DATE_WEIGHT * when
+    return Suggestion(0, round(total, 2), tuple(name_reasons + amount_reasons + date_reasons))
+
+
+async def _suggest(queued: list[Decision]) -> None:
+    """Scored suggestions for queued entries: tenants sharing words with the payer name."""
+    wanted_words = {w for d in queued for w in payer_words(d.entry.payer_name)}
+    hits: dict[int, set[str]] = defaultdict(set)
+    if wanted_words:
+        for tenant_id, word in await tenants.TenantNameWord.filter(
+            word__in=sorted(wanted_words)
+        ).values_list("tenant_id", "word"):
+            hits[tenant_id].add(word)
+    candidate_ids: set[int] = set()
+    per_entry: list[list[int]] = []
+    for decision in queued:
+        words = set(payer_words(decision.entry.payer_name))
+        ranked = sorted(
+            (t for t, w in hits.items() if w & words), key=lambda t: (-len(hits[t] & words), t)
+        )[:50]
+        ids = [s.tenant_id for s in decision.suggestions if s.tenant_id] + ranked
+        per_entry.append(ids)
+        candidate_ids.update(ids)
+    if not candidate_ids:
+        return
+    people = {
+        tenant_id: (surname, first_name)
+        for tenant_id, surname, first_name in await tenants.Tenant.filter(
+            id__in=sorted(candidate_ids)
+        ).values_list("id", "surname", "first_name")
+    }
+    leases = await current_leases(sorted(candidate_ids))
+    for decision, ids in zip(queued, per_entry, strict=True):
+        given = {s.tenant_id: s for s in decision.suggestions}
+        scored: dict[int, Suggestion] = {}
+        for tenant_id in dict.fromkeys(ids):
+            if tenant_id not in people:
+                continue
+            surname, first_name = people[tenant_id]
+            lease = leases.get(tenant_id)
+            suggestion = score_candidate(
+                decision.entry,
+                surname,
+                first_name,
+                billing.tenant_share_cents(lease) if lease is not None else None,
+                use_amount=decision.bulk_payer is None,
+            )
+            if tenant_id in given:
+                base = given[tenant_id]
+                extra = suggestion.reasons if suggestion else ()
+                score = 0.5 + (suggestion.score / 2 if suggestion else 0.0)
+                scored[tenant_id] = Suggestion(tenant_id, round(score, 2), base.reasons + extra)
+            elif suggestion is not None and suggestion.score >= MIN_SUGGESTION_SCORE:
+                scored[tenant_id] = Suggestion(tenant_id, suggestion.score, suggestion.reasons)
+        decision.suggestions = sorted(scored.values(), key=lambda s: (-s.score, s.tenant_id))[
+            :MAX_SUGGESTIONS
+        ]

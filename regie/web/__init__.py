@@ -1,0 +1,1 @@
+"""HTTP hardening shared by every route: body size caps, security and cache headers."""

@@ -1,0 +1,68 @@
+from datetime import timedelta
+
+import pytest
+
+from regie.db import auth
+from regie.db.people import Role
+from regie.services import audit
+from regie.services.access import AccessDenied, Viewer
+from regie.services.clock import now_utc
+
+ADMIN = Viewer.office_wide(user_id=1, role=Role.ADMIN)
+
+
+async def write(*actions: str) -> None:
+    trail = audit.AuditTrail("user:1", "graphql")
+    for action in actions:
+        trail.note(action, "1000001")
+    await trail.flush()
+
+
+async def test_events_are_chained_and_the_chain_verifies(db: object) -> None:
+    await write("tenant.read", "account.read")
+    await write("account.read")
+    report = await audit.verify_chain()
+    assert report.intact and report.events_checked == 3
+
+
+async def test_editing_an_event_breaks_the_chain_there(db: object) -> None:
+    await write("tenant.read", "account.read", "account.read")
+    second = (await auth.AuditEvent.all().order_by("id"))[1]
+    await auth.AuditEvent.filter(id=second.id).update(actor="user:2")
+    report = await audit.verify_chain()
+    assert not report.intact and report.first_broken_id == second.id
+
+
+async def test_deleting_an_event_breaks_the_chain(db: object) -> None:
+    await write("tenant.read", "account.read", "account.read")
+    second = (await auth.AuditEvent.all().order_by("id"))[1]
+    await auth.AuditEvent.filter(id=second.id).delete()
+    assert not (await audit.verify_chain()).intact
+
+
+async def test_two_writers_never_fork_the_chain(db: object) -> None:
+    import asyncio
+
+    await asyncio.gather(*(write(f"action{n}") for n in range(10)))
+    report = await audit.verify_chain()
+    assert report.intact and report.events_checked == 10
+
+
+async def test_purging_old_events_keeps_the_rest_verifiable_and_is_itself_logged(
+    db: object,
+) -> None:
+    await write("tenant.read", "account.read")
+    await auth.AuditEvent.all().update(at=now_utc() - timedelta(days=400))
+    await write("account.read")
+    deleted = await audit.purge(now_utc() - timedelta(days=365))
+    assert deleted == 2
+    actions = [e.action for e in await auth.AuditEvent.all().order_by("id")]
+    assert actions == ["account.read", "audit.purge"]
+    assert (await audit.verify_chain()).intact
+
+
+async def test_only_admins_read_the_log(db: object) -> None:
+    await write("tenant.read")
+    assert [e.action for e in await audit.list_events(ADMIN)] == ["tenant.read"]
+    with pytest.raises(AccessDenied):
+        await audit.list_events(Viewer.office_wide(user_id=2, role=Role.OFFICE))

@@ -145,7 +145,7 @@ async def test_both_plans_for_common_words_give_the_same_page(
         "Durand", "Marie-Jeanne", code="3000002", commune_name="Moissac"
     )
     collected = [await found(text, first=first) for first in (1, 2, 50)]
-    monkeypatch.setattr(tenants, "DENSE_MATCHES_FACTOR", 0)  # force the walk along the key index
+    monkeypatch.setattr(tenants, "COLLECT_COST_PER_MATCH", 1e9)  # force the walk along the key index
     walked = [await found(text, first=first) for first in (1, 2, 50)]
     assert walked == collected
 
@@ -163,7 +163,7 @@ async def test_both_plans_respect_a_collectors_sector(
         scopes=ROLE_SCOPES[Role.COLLECTOR],
     )
     collected = await found("jean", viewer)
-    monkeypatch.setattr(tenants, "DENSE_MATCHES_FACTOR", 0)
+    monkeypatch.setattr(tenants, "COLLECT_COST_PER_MATCH", 1e9)
     assert await found("jean", viewer) == collected == ["Louis Saint-Jean"]
 
 
@@ -172,3 +172,12 @@ async def test_later_pages_continue_across_ranks(office: None) -> None:
     everything = (await search_tenants(OFFICE, "gal", 50, 0)).tenants
     pages = [(await search_tenants(OFFICE, "gal", 1, n)).tenants for n in range(len(everything))]
     assert [p[0] for p in pages] == everything
+
+
+async def test_the_collect_plan_alone_gives_the_same_pages(office: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from regie.services import tenants
+
+    await factories.tenant_with_lease("Martin", "Marie", code="3000001")
+    walked = [await found(t) for t in ("ma", "marie", "gall")]
+    monkeypatch.setattr(tenants, "WALK_COST_PER_TENANT", 1e9)
+    assert [await found(t) for t in ("ma", "marie", "gall")] == walked

@@ -124,9 +124,13 @@ async def match_unmatched_item(
         ),
     ] = True,
 ) -> matching.UnmatchedItem:
-    return await unmatched.match_item(
+    item = await unmatched.match_item(
         info.context.require_viewer(), _item_id(item_id), tenant_code, remember_payer=remember_payer
     )
+    info.context.audit.note(
+        "unmatched.match", tenant_code.strip().upper(), detail=f"item {item.id}"
+    )
+    return item
 
 
 async def dismiss_unmatched_item(
@@ -136,7 +140,9 @@ async def dismiss_unmatched_item(
         str, strawberry.argument(description="Why it needs no tenant, 1 to 200 characters.")
     ],
 ) -> matching.UnmatchedItem:
-    return await unmatched.dismiss_item(info.context.require_viewer(), _item_id(item_id), reason)
+    item = await unmatched.dismiss_item(info.context.require_viewer(), _item_id(item_id), reason)
+    info.context.audit.note("unmatched.dismiss", detail=f"item {item.id}")
+    return item
 
 
 async def import_treasury_files(

@@ -40,7 +40,7 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from regie.db import imports, ledger, matching, treasury
-from regie.services import accounts, bulk, events, payers
+from regie.services import accounts, audit, bulk, events, payers
 from regie.services import matching as matcher
 from regie.services.clock import now_utc
 from regie.treasury.records import BankEntry, RejectedEntry
@@ -279,7 +279,29 @@ async def run_import(
         await rejected_lines(batch.id),
         resumed=resumed,
     )
+    await _audit(request, report)
     return report
+
+
+async def _audit(request: ImportRequest, report: ImportReport) -> None:
+    """One audit event per batch: each entry it applied is traceable through the batch's rows."""
+    counts = report.counts
+    await audit.append(
+        [
+            audit.Event(
+                at=now_utc(),
+                actor=request.source,
+                surface=request.channel.value,
+                action="treasury.import",
+                tenant_code=None,
+                outcome=audit.FAILED if report.failed else audit.OK,
+                detail=(
+                    f"batch {report.batch_id} {request.format}: {counts.read} read, {counts.new} new, "
+                    f"{counts.matched} matched, {counts.unmatched} unmatched, {counts.rejected} rejected"
+                ),
+            )
+        ]
+    )
 
 
 async def _refused_report(batch: imports.ImportBatch, refusal: Outcome) -> ImportReport:

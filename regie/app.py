@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from tortoise.contrib.starlette import RegisterTortoise
 
@@ -15,6 +15,7 @@ from regie.auth import oauth_routes
 from regie.auth.principal import PrincipalMiddleware
 from regie.db.config import tortoise_config
 from regie.frontends.html import routes as html_routes
+from regie.frontends.wml import routes as wml_routes
 from regie.graphql_view import GraphQLView
 from regie.schema.schema import build_schema
 from regie.services import events, payers
@@ -39,6 +40,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         *html_routes.routes,
+        Mount("/wml", routes=wml_routes.routes),
         *oauth_routes.routes,
         Route("/treasury/confirmations", push.confirmations, methods=["POST"]),
     ]

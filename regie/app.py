@@ -21,6 +21,7 @@ from regie.schema.schema import build_schema
 from regie.services import events, payers
 from regie.settings import Settings, ensure_sqlite_directory
 from regie.treasury import push
+from regie.web.access_log import AccessLogMiddleware
 from regie.web.headers import SecurityHeadersMiddleware
 from regie.web.limits import BodySizeLimitMiddleware
 
@@ -58,6 +59,7 @@ def create_app(settings: Settings) -> Starlette:
         await broker.close()
 
     middleware = [
+        Middleware(AccessLogMiddleware),
         Middleware(BodySizeLimitMiddleware, own_caps=ROUTES_WITH_OWN_BODY_CAP),
         Middleware(
             SecurityHeadersMiddleware,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.context import TortoiseContext
 
@@ -113,6 +114,15 @@ def check_accounts(settings: Settings) -> int:
     return 0
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus Régie's loggers (the access log without query strings)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["regie"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -125,7 +135,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         f"  GraphQL: {base}/graphql"
         + (" (GraphiQL in a browser)" if settings.is_development else "")
     )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", proxy_headers=False)
+    # uvicorn's own access log prints query strings, where WML session tokens ride: ours does not.
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=False,
+        log_config=_log_config(),
+    )
     return 0
 
 

@@ -58,3 +58,15 @@ def test_settings_default_to_an_sqlite_file_under_data() -> None:
         8000,
         "development",
     )
+
+
+async def test_the_access_log_never_holds_a_query_string(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="regie.access"):
+        await client.get("/wml/recherche", params={"s": "secret-session-token"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "regie.access"]
+    assert lines and "/wml/recherche" in lines[0]
+    assert "secret-session-token" not in "".join(lines)

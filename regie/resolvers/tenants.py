@@ -19,7 +19,7 @@ from regie.resolvers.pagination import (
     payment_cursor,
     payment_from_cursor,
 )
-from regie.services import accounts
+from regie.services import accounts, throttle
 from regie.services import tenants as tenant_service
 from regie.services.tenants import InvalidArgument
 
@@ -45,9 +45,13 @@ async def search_tenants(
     try:
         offset = offset_from_cursor(after)
         context = info.context
-        found = await tenant_service.search_tenants(
-            context.require_viewer(), text, first, offset, context.audit
+        viewer = context.require_viewer()
+        # Scraping guard, per principal and per address (the services check who may see what).
+        throttle.limiter.hit("search:principal", viewer.label, throttle.SEARCH_PER_PRINCIPAL)
+        throttle.limiter.hit(
+            "search:address", context.client_address or "?", throttle.SEARCH_PER_ADDRESS
         )
+        found = await tenant_service.search_tenants(viewer, text, first, offset, context.audit)
     except InvalidArgument as error:
         raise bad_input(error) from None
     edges = [Edge(offset_cursor(found.offset + i), row) for i, row in enumerate(found.tenants)]

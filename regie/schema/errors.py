@@ -28,6 +28,16 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )  # fmt: skip
 
 
+EXPECTED = (InvalidArgument, NotSignedIn, AccessDenied, TooManyRequests)
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """A caller's mistake or a refusal, answered with a code: nothing for the server log."""
+    original = error.original_error
+    # Parse and validation errors have no original; resolvers raise GraphQLErrors with a code.
+    return original is None or isinstance(original, (GraphQLError, *EXPECTED))
+
+
 class DomainErrors(MaskErrors):
     """Translates the services' expected exceptions; masks (and logs) anything else."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -16,10 +17,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from regie.context import Context
 from regie.schema.auth import AuthMutation, AuthQuery
-from regie.schema.errors import DomainErrors
+from regie.schema.errors import DomainErrors, is_expected
 from regie.schema.tenants import TenantQuery
 from regie.schema.treasury import TreasuryMutation, TreasuryQuery, TreasurySubscription
 
@@ -68,6 +70,17 @@ class AuditFlush(SchemaExtension):
             await context.audit.flush()
 
 
+class RegieSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Strawberry logs every error with its traceback; expected ones (bad input, refusals,
+        # sign-in failures) are answers, not incidents. DomainErrors logs the unexpected ones.
+        unexpected = [error for error in errors if not is_expected(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
 def build_schema(*, production: bool) -> strawberry.Schema:
     """The schema; in production without introspection and without field suggestions."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -80,7 +93,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return RegieSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 SIGN_IN_PER_ADDRESS = (20, 300.0)  # 20 attempts per 5 minutes from one address
 SIGN_IN_PER_USERNAME = (10, 300.0)
 SEARCH_PER_PRINCIPAL = (120, 60.0)  # 2 searches a second on average, per user or client
+SEARCH_PER_ADDRESS = (600, 60.0)  # a WAP gateway or an office NAT carries many people
 
 
 class TooManyRequests(Exception):
@@ -25,12 +26,17 @@ class TooManyRequests(Exception):
 @dataclass
 class RateLimiter:
     _hits: dict[tuple[str, str], deque[float]]
+    enabled: bool
 
     def __init__(self) -> None:
         self._hits = defaultdict(deque)
+        self.enabled = True
+        """Benchmarks that replay thousands of lookups from one session turn it off."""
 
     def hit(self, bucket: str, key: str, limit: tuple[int, float]) -> None:
         """Count one request; raise :class:`TooManyRequests` once ``limit`` is exceeded in its window."""
+        if not self.enabled:
+            return
         allowed, window = limit
         now = time.monotonic()
         hits = self._hits[(bucket, key)]

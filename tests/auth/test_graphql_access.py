@@ -166,3 +166,15 @@ async def test_only_admins_revoke_sessions(
         assert (await post(admin, mutation))["data"]["revokeSessions"] == 1
     after = await post(collector_client, TENANT, code="1000001")
     assert after["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_searches_beyond_the_per_principal_limit_get_429(
+    collector_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from regie.services import throttle
+
+    monkeypatch.setattr(throttle, "SEARCH_PER_PRINCIPAL", (3, 60.0))
+    statuses = [
+        (await collector_client.post("/graphql", json={"query": SEARCH})).status_code for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]

@@ -38,6 +38,7 @@ from regie.db.config import tortoise_config
 from regie.demo.office import DemoOptions, load_demo_office
 from regie.frontends.html import static
 from regie.services import sessions
+from regie.services.throttle import limiter
 from regie.settings import load_settings
 from tests.frontends.html import worst
 
@@ -68,8 +69,9 @@ async def demo_worst(client: httpx.AsyncClient) -> dict[str, tuple[int, str]]:
             if 'rel="next"' in middle.text:
                 keep("payments, a middle page", middle, code)
     for surname in sorted({surname for _, surname in rows}):
+        limiter.reset()  # searches are rate-limited per user; this one user makes thousands
         results = await client.post("/recherche", data={"csrf": token, "q": surname})
-        if results.status_code == 200:  # a single match redirects to its account
+        if results.status_code != 303:  # a single match redirects to its account
             keep("results (8, with more)", results, f"« {surname} »")
     return found
 
@@ -107,6 +109,7 @@ async def main() -> None:
                 print(f"every page served in {time.monotonic() - started:.0f} s", file=sys.stderr)
                 words = worst.vocabulary()
                 codes = await worst.heavy_office(words, 9)
+                limiter.reset()
                 bound = await worst.page_weights(app, session.token, words, codes)
                 css = await client.get(static.STYLESHEET_URL)
 

@@ -71,8 +71,12 @@ async def test_only_admins_read_the_log(db: object) -> None:
 async def test_an_import_is_audited_with_who_and_what_became_of_it(db: object) -> None:
     from regie.treasury import importer
 
-    csv = "reference;date_comptable;montant;devise;payeur;libelle\nR1;26/11/2026;120,00;EUR;X;loyer\n"
-    await importer.import_file(csv.encode(), source="user:7", file_name="novembre.csv", format="csv")
+    csv = (
+        "reference;date_comptable;montant;devise;payeur;libelle\nR1;26/11/2026;120,00;EUR;X;loyer\n"
+    )
+    await importer.import_file(
+        csv.encode(), source="user:7", file_name="novembre.csv", format="csv"
+    )
     event = await auth.AuditEvent.get(action="treasury.import")
     assert (event.actor, event.surface) == ("user:7", "file")
     assert "1 read" in event.detail and "1 unmatched" in event.detail

@@ -175,6 +175,7 @@ async def test_searches_beyond_the_per_principal_limit_get_429(
 
     monkeypatch.setattr(throttle, "SEARCH_PER_PRINCIPAL", (3, 60.0))
     statuses = [
-        (await collector_client.post("/graphql", json={"query": SEARCH})).status_code for _ in range(4)
+        (await collector_client.post("/graphql", json={"query": SEARCH})).status_code
+        for _ in range(4)
     ]
     assert statuses == [200, 200, 200, 429]

@@ -145,7 +145,9 @@ async def test_both_plans_for_common_words_give_the_same_page(
         "Durand", "Marie-Jeanne", code="3000002", commune_name="Moissac"
     )
     collected = [await found(text, first=first) for first in (1, 2, 50)]
-    monkeypatch.setattr(tenants, "COLLECT_COST_PER_MATCH", 1e9)  # force the walk along the key index
+    monkeypatch.setattr(
+        tenants, "COLLECT_COST_PER_MATCH", 1e9
+    )  # force the walk along the key index
     walked = [await found(text, first=first) for first in (1, 2, 50)]
     assert walked == collected
 
@@ -174,7 +176,9 @@ async def test_later_pages_continue_across_ranks(office: None) -> None:
     assert [p[0] for p in pages] == everything
 
 
-async def test_the_collect_plan_alone_gives_the_same_pages(office: None, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_collect_plan_alone_gives_the_same_pages(
+    office: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from regie.services import tenants
 
     await factories.tenant_with_lease("Martin", "Marie", code="3000001")

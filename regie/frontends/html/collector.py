@@ -139,6 +139,9 @@ async def search(request: Request) -> Response:
         data = await run(request, DOCUMENTS / "search.graphql", variables, surface="html")
     except GraphQLFailed as failure:
         if "BAD_USER_INPUT" in failure.codes:
+            arguments = {(e.get("extensions") or {}).get("argument") for e in failure.errors}
+            if "text" not in arguments:
+                return form_again(FORM_EXPIRED, 400)  # a cursor this search did not hand out
             too_long = len(text.strip()) > MAX_SEARCH_LENGTH
             return form_again(TEXT_TOO_LONG if too_long else TEXT_TOO_SHORT, 400)
         return _failure(request, failure)

@@ -3,7 +3,7 @@
 Each environment has its language's gettext catalogue installed (``jinja2.ext.i18n``, new-style:
 ``_("…", name=value)`` is escaped and formatted) and the language's formats as filters:
 ``money``, ``number``, ``date``, ``moment``, ``ago``; the ``label`` filter translates an enum value
-of the GraphQL schema (payment status, method …).
+of the GraphQL schema (payment method …); ``attribute`` escapes a double-quoted attribute value.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
@@ -31,6 +32,18 @@ LABELS = {
     "CAF": N_("CAF"),
 }
 """GraphQL enum values shown to people, by value."""
+
+
+def attribute(value: object) -> Markup:
+    """Escape for a double-quoted attribute value: ``&`` and ``"`` (and ``<``, ``>``), not ``'``.
+
+    Autoescaping writes an apostrophe as ``&#39;``, five bytes for one; a name like N'Diaye, or a
+    search text, then weighs more on the wire for nothing.
+    """
+    text = str(value)
+    for character, entity in (("&", "&amp;"), ('"', "&quot;"), ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(character, entity)
+    return Markup(text)  # noqa: S704 - escaped above for a double-quoted attribute
 
 
 @cache
@@ -53,6 +66,7 @@ def environment(language: str) -> Environment:
         moment=formats.moment,
         ago=formats.ago,
         label=lambda value: translations.gettext(LABELS.get(str(value), str(value))),
+        attribute=attribute,
     )
     env.globals.update(language=language, stylesheet=static.STYLESHEET_URL)
     return env

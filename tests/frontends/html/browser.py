@@ -73,7 +73,10 @@ class Browser:
             start_new_session=True,  # its own process group, ended whole by close()
         )
         url = self._devtools_url()
-        self.socket: ClientConnection = connect(url, max_size=None, open_timeout=20)
+        self._closing = contextlib.ExitStack()
+        self.socket: ClientConnection = self._closing.enter_context(
+            connect(url, max_size=None, open_timeout=20)
+        )
         self._next_id = 0
         self.events: list[dict[str, Any]] = []
 
@@ -132,8 +135,8 @@ class Browser:
 
     def close(self) -> None:
         try:
-            if hasattr(self, "socket"):
-                self.socket.close()
+            if hasattr(self, "_closing"):
+                self._closing.close()
         finally:
             # Chromium's helpers (renderer, zygote, crash handler) share the process group.
             with contextlib.suppress(ProcessLookupError):

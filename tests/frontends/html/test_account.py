@@ -1,14 +1,17 @@
+import re
 import shutil
 import subprocess
 from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from regie.frontends.html.i18n import Formats
-from tests.conftest import missing
+from tests.conftest import COLLECTOR_PIN, DEVICE_SECRET, missing
 from tests.frontends.html import office, pages
 
+WML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 ACCOUNT = """
 query ($code: String!) {
   tenant(code: $code) {
@@ -163,3 +166,24 @@ async def test_a_text_browser_shows_the_key_figures(
         "Tous les paiements",
     ):
         assert expected in shown, f"{command[0]} does not show {expected!r}:\n{shown}"
+
+
+async def test_the_account_shows_the_figures_of_the_wml_deck(
+    collector: httpx.AsyncClient, household: office.Household, client: httpx.AsyncClient
+) -> None:
+    """Same tenant, same figures on a WAP phone (WML writes ``2 020,35 EUR``) and here."""
+    signed_in = await client.post(
+        "/wml/connexion", data={"u": "jldelmas", "d": DEVICE_SECRET, "p": COLLECTOR_PIN}
+    )
+    token = re.search(r"[?&]amp;s=([\w-]+)|[?&]s=([\w-]+)", signed_in.text)
+    assert token is not None, signed_in.text
+    deck = await client.post(
+        f"/wml/compte?s={token.group(1) or token.group(2)}", data={"c": household.code}
+    )
+    assert deck.status_code == 200
+    wml = pages.squash(" ".join(etree.fromstring(deck.content, WML_PARSER).itertext()))
+    html = pages.text_of((await collector.get(f"/locataires/{household.code}")).text)
+    for label in ("Solde confirmé", "Solde attendu", "Impayé", "Part locataire"):
+        in_wml = re.search(rf"{label} : (-?[\d ]+,\d\d) EUR", wml)
+        assert in_wml is not None, (label, wml)
+        assert f"{label} {in_wml.group(1)} €" in html

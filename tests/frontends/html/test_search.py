@@ -156,3 +156,19 @@ async def test_signing_out_needs_the_form_token(collector: httpx.AsyncClient) ->
     assert response.status_code == 303 and response.headers["location"] == "/connexion"
     after = await collector.get("/locataires/7700001")
     assert after.status_code == 303  # the session is over server side
+
+
+async def test_the_text_shown_again_cannot_break_out_of_its_field(
+    collector: httpx.AsyncClient,
+) -> None:
+    response = await pages.search(collector, "\"><script>alert(1)</script>'")
+    document = pages.check_page(response.text)
+    field = document.find(".//input[@id='q']")
+    assert field is not None and field.get("value") == "\"><script>alert(1)</script>'"
+    assert "<script>" not in response.text
+
+
+async def test_a_forged_page_cursor_starts_the_form_again(collector: httpx.AsyncClient) -> None:
+    response = await pages.search(collector, "delaunay", apres="not-a-cursor")
+    assert response.status_code == 400
+    assert "Le formulaire a expiré" in pages.text_of(response.text)

@@ -21,12 +21,10 @@ import time
 from typing import Any
 
 import httpx
-from tortoise.contrib.starlette import RegisterTortoise
 
 from regie.app import create_app
 from regie.auth.principal import SESSION_COOKIE
 from regie.db import people, tenants
-from regie.db.config import tortoise_config
 from regie.services import names, sessions, throttle
 from regie.settings import load_settings
 
@@ -113,7 +111,8 @@ async def main() -> None:
     settings = load_settings()
     app = create_app(settings)
     rng = random.Random(args.seed)
-    async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+    # The app's own lifespan: the database, and the audit writer, as `regie serve` runs them.
+    async with app.router.lifespan_context(app):
         codes, texts = await sample_inputs(rng, args.requests)
         tenant_count = await tenants.Tenant.all().count()
         # Office staff see every tenant: the widest search. Their session cookie is what a browser sends.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,7 +19,7 @@ from regie.frontends.html import routes as html_routes
 from regie.frontends.wml import routes as wml_routes
 from regie.graphql_view import GraphQLView
 from regie.schema.schema import build_schema
-from regie.services import events, payers
+from regie.services import audit, events, payers
 from regie.settings import Settings, ensure_sqlite_directory
 from regie.treasury import push
 from regie.web.access_log import AccessLogMiddleware
@@ -55,7 +56,17 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         ensure_sqlite_directory(settings.database_url)
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            writer = audit.AuditWriter()
+            audit.use_writer(writer)
+            writing = asyncio.create_task(writer.run())
+            purging = asyncio.create_task(audit.purge_every_day(settings.audit_retention_days))
+            try:
+                yield
+            finally:
+                purging.cancel()
+                await writer.stop()
+                await writing
+                audit.use_writer(None)
         await broker.close()
 
     middleware = [

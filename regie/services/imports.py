@@ -248,6 +248,7 @@ async def run_import(
                 batch.id, owner, chunk, request.channel, request.source, bulk_payers
             )
             if change is not None:
+                await _audit_accounts(request, change)
                 await events.publish_accounts_changed(change)
             if progress is not None:
                 progress(position, max(expected_records, position))
@@ -281,6 +282,25 @@ async def run_import(
     )
     await _audit(request, report)
     return report
+
+
+async def _audit_accounts(request: ImportRequest, change: events.AccountsChanged) -> None:
+    """One audit event per tenant whose account a chunk changed: every write names its tenant."""
+    at = now_utc()
+    await audit.append(
+        [
+            audit.Event(
+                at=at,
+                actor=request.source,
+                surface=request.channel.value,
+                action=f"treasury.{change.reason}",
+                tenant_code=code,
+                outcome=audit.OK,
+                detail=f"batch {change.batch_id}",
+            )
+            for code in change.tenant_codes
+        ]
+    )
 
 
 async def _audit(request: ImportRequest, report: ImportReport) -> None:

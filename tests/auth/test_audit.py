@@ -81,3 +81,41 @@ async def test_an_import_is_audited_with_who_and_what_became_of_it(db: object) -
     assert (event.actor, event.surface) == ("user:7", "file")
     assert "1 read" in event.detail and "1 unmatched" in event.detail
     assert (await audit.verify_chain()).intact
+
+
+async def test_the_servers_writer_batches_read_events_and_drains_them_on_stop(db: object) -> None:
+    import asyncio
+
+    writer = audit.AuditWriter(interval=0.05)
+    audit.use_writer(writer)
+    running = asyncio.create_task(writer.run())
+    try:
+        await asyncio.sleep(0)
+        await write("tenant.read", "account.read")
+        await write("account.read")
+        await writer.stop()
+        await running
+    finally:
+        audit.use_writer(None)
+    assert await auth.AuditEvent.all().count() == 3
+    assert (await audit.verify_chain()).intact
+
+
+async def test_each_tenant_an_import_changes_is_audited(db: object) -> None:
+    from datetime import date
+
+    from regie.treasury import importer
+    from tests import factories
+
+    _, lease = await factories.tenant_with_lease("Dupré", code="1004217")
+    await factories.bill(lease, date(2026, 11, 1))
+    csv = (
+        "reference;date_comptable;montant;devise;payeur;libelle;code_locataire\n"
+        "R1;06/11/2026;450,00;EUR;DUPRE;loyer novembre;1004217\n"
+    )
+    await importer.import_file(
+        csv.encode(), source="client:treasury", file_name="n.csv", format="csv"
+    )
+    event = await auth.AuditEvent.get(tenant_code="1004217")
+    assert (event.actor, event.surface, event.outcome) == ("client:treasury", "file", "ok")
+    assert event.action.startswith("treasury.")

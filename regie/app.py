@@ -24,10 +24,13 @@ from regie.settings import Settings, ensure_sqlite_directory
 from regie.treasury import push
 from regie.web.access_log import AccessLogMiddleware
 from regie.web.headers import SecurityHeadersMiddleware
-from regie.web.limits import BodySizeLimitMiddleware
+from regie.web.limits import GRAPHQL_MAX_BODY_BYTES, BodySizeLimitMiddleware
 
 # Routes that read their body under a cap of their own (the signed push verifies its size first).
 ROUTES_WITH_OWN_BODY_CAP = ("/treasury/confirmations",)
+# Larger caps than the 1 MiB default: GraphQL, and the office's upload of treasury files (as much as
+# one GraphQL request may carry).
+BODY_CAPS = {"/graphql": GRAPHQL_MAX_BODY_BYTES, "/office/imports": GRAPHQL_MAX_BODY_BYTES}
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -71,7 +74,7 @@ def create_app(settings: Settings) -> Starlette:
 
     middleware = [
         Middleware(AccessLogMiddleware),
-        Middleware(BodySizeLimitMiddleware, own_caps=ROUTES_WITH_OWN_BODY_CAP),
+        Middleware(BodySizeLimitMiddleware, caps=BODY_CAPS, own_caps=ROUTES_WITH_OWN_BODY_CAP),
         Middleware(
             SecurityHeadersMiddleware,
             https=not settings.is_development,

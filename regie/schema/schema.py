@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext
 from regie.context import Context
 from regie.schema.auth import AuthMutation, AuthQuery
 from regie.schema.errors import DomainErrors, is_expected
+from regie.schema.reports import ReportQuery
 from regie.schema.tenants import TenantQuery
 from regie.schema.treasury import TreasuryMutation, TreasuryQuery, TreasurySubscription
 
@@ -31,7 +32,7 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type(description="Read the ledger: tenants and their accounts.")
-class Query(TenantQuery, AuthQuery, TreasuryQuery):
+class Query(TenantQuery, AuthQuery, TreasuryQuery, ReportQuery):
     pass
 
 

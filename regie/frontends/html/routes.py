@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from regie.frontends.html import collector, sign_in, static
+from regie.frontends.html import collector, office, sign_in, static
 from regie.frontends.html.templates import page
 
 
@@ -21,5 +21,6 @@ routes = [
     Route("/", home, methods=["GET"]),
     *sign_in.routes,
     *collector.routes,
+    *office.routes,
     *static.routes,
 ]

@@ -30,6 +30,35 @@ LABELS = {
     "CASH": N_("cash"),
     "PAYMENT_SLIP": N_("payment slip"),
     "CAF": N_("CAF"),
+    # BulkPayerKind (CAF above)
+    "FSL": N_("FSL"),
+    "OTHER": N_("other"),
+    # ImportOutcome
+    "IMPORTED": N_("imported"),
+    "ALREADY_IMPORTED": N_("already imported"),
+    "IN_PROGRESS": N_("being imported"),
+    "CONFLICT": N_("conflict"),
+    "REFUSED": N_("refused"),
+    # ImportChannel
+    "FILE": N_("file"),
+    "PUSH": N_("treasury push"),
+    # ImportStatus
+    "RUNNING": N_("running"),
+    "DONE": N_("done"),
+    # UnmatchedKind
+    "CREDIT": N_("credit"),
+    "BULK": N_("bulk-payer credit"),
+    "REVERSAL": N_("returned payment"),
+    # PaymentStatus
+    "DECLARED": N_("declared"),
+    "CONFIRMED": N_("confirmed"),
+    "REJECTED": N_("rejected"),
+    # PaymentSource (FILE, PUSH above for ConfirmationChannel)
+    "FIELD": N_("collector"),
+    "OFFICE": N_("office"),
+    "TREASURY_FILE": N_("treasury file"),
+    "TREASURY_PUSH": N_("treasury push"),
+    "DEMO": N_("demo"),
 }
 """GraphQL enum values shown to people, by value."""
 

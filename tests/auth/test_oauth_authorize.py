@@ -231,7 +231,9 @@ async def test_a_consent_post_without_the_csrf_token_is_refused(
 ) -> None:
     page = await http.get(authorize_url(mobile.client.client_id, CHALLENGE))
     fields = hidden_fields(page.text)
-    for token in ("", "0.deadbeef", fields["csrf_token"][:-1] + "0"):
+    genuine = fields["csrf_token"]
+    altered = genuine[:-1] + ("1" if genuine[-1] == "0" else "0")  # always differs from the genuine
+    for token in ("", "0.deadbeef", altered):
         response = await http.post(
             "/oauth/authorize", data={**fields, "csrf_token": token, "decision": "approve"}
         )

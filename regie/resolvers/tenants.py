@@ -9,7 +9,6 @@ from strawberry.types import Info
 
 from regie.context import Context
 from regie.db import ledger, places, tenants
-from regie.resolvers.errors import bad_input
 from regie.resolvers.pagination import (
     Edge,
     Page,
@@ -21,7 +20,6 @@ from regie.resolvers.pagination import (
 )
 from regie.services import accounts, throttle
 from regie.services import tenants as tenant_service
-from regie.services.tenants import InvalidArgument
 
 CODE = strawberry.argument(description="The tenant code, e.g. '1004217' (case-insensitive).")
 TEXT = strawberry.argument(
@@ -42,18 +40,17 @@ async def search_tenants(
     first: Annotated[int | None, FIRST] = None,
     after: Annotated[str | None, AFTER] = None,
 ) -> Page[tenants.Tenant]:
-    try:
-        offset = offset_from_cursor(after)
-        context = info.context
-        viewer = context.require_viewer()
-        # Scraping guard, per principal and per address (the services check who may see what).
-        throttle.limiter.hit("search:principal", viewer.label, throttle.SEARCH_PER_PRINCIPAL)
-        throttle.limiter.hit(
-            "search:address", context.client_address or "?", throttle.SEARCH_PER_ADDRESS
-        )
-        found = await tenant_service.search_tenants(viewer, text, first, offset, context.audit)
-    except InvalidArgument as error:
-        raise bad_input(error) from None
+    # Malformed arguments raise InvalidArgument, which the schema's DomainErrors answers with
+    # BAD_USER_INPUT naming the argument.
+    offset = offset_from_cursor(after)
+    context = info.context
+    viewer = context.require_viewer()
+    # Scraping guard, per principal and per address (the services check who may see what).
+    throttle.limiter.hit("search:principal", viewer.label, throttle.SEARCH_PER_PRINCIPAL)
+    throttle.limiter.hit(
+        "search:address", context.client_address or "?", throttle.SEARCH_PER_ADDRESS
+    )
+    found = await tenant_service.search_tenants(viewer, text, first, offset, context.audit)
     edges = [Edge(offset_cursor(found.offset + i), row) for i, row in enumerate(found.tenants)]
     return page(edges, found.has_next_page, found.offset > 0)
 
@@ -90,9 +87,6 @@ async def payments(
     first: Annotated[int | None, FIRST] = None,
     after: Annotated[str | None, AFTER] = None,
 ) -> Page[ledger.Payment]:
-    try:
-        found = await tenant_service.payments_page(root.id, first, payment_from_cursor(after))
-    except InvalidArgument as error:
-        raise bad_input(error) from None
+    found = await tenant_service.payments_page(root.id, first, payment_from_cursor(after))
     edges = [Edge(payment_cursor(p.paid_on, p.id), p) for p in found.payments]
     return page(edges, found.has_next_page, after is not None)

@@ -76,11 +76,6 @@ def _scoped(viewer: Viewer) -> Q:
     )
 
 
-def _word_prefix(word: str) -> Q:
-    words = _word_range(tenants.TenantNameWord.all(), word)
-    return Q(id__in=Subquery(words.values("tenant_id")))
-
-
 def _code_prefix(code: str) -> Q:
     bound = names.prefix_upper_bound(code, names.UPPER_ALPHABET)
     return Q(code__gte=code, code__lt=bound) if bound is not None else Q(code__gte=code)

@@ -2,6 +2,8 @@
 
 PINs and passwords are never taken as arguments (they would stay in the shell history and be
 visible to ``ps``): they are typed at a hidden prompt, or read from standard input with ``--stdin``.
+Whoever runs the command on the server acts as an admin (:data:`TERMINAL`): the changes go through
+:mod:`regie.services.people` like those made on GraphQL, and are audited as ``client:cli``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from regie.db import auth, people
-from regie.services import audit, credentials, sessions, users
+from regie.services import credentials, users
+from regie.services import people as people_service
+from regie.services.access import ROLE_SCOPES, Viewer
 
 Runner = Callable[[Callable[[], Awaitable[Any]]], Any]
+SURFACE = "cli"
+TERMINAL = Viewer(
+    user_id=None,
+    role=people.Role.ADMIN,
+    commune_ids=None,
+    scopes=ROLE_SCOPES[people.Role.ADMIN],
+    client_id="cli",
+)
+"""The admin at the server's terminal."""
 
 
 def add_parser(commands: Any) -> None:
@@ -87,50 +100,71 @@ def run(args: argparse.Namespace, in_database: Runner) -> int:
             )
             secret = _read_secret(args, label)
             kwargs = {"pin": secret} if role == people.Role.COLLECTOR else {"password": secret}
-            in_database(lambda: users.create_user(args.username, args.name, role, **kwargs))
+            in_database(
+                lambda: people_service.create_user(
+                    TERMINAL, args.username, args.name, role, surface=SURFACE, **kwargs
+                )
+            )
             print(f"User {args.username} created ({role.value}).")
         elif command == "set-pin":
             pin = _read_secret(args, "New PIN")
-            in_database(lambda: users.set_pin(args.username, pin))
+            in_database(
+                lambda: people_service.set_pin(TERMINAL, args.username, pin, surface=SURFACE)
+            )
             print("PIN changed.")
         elif command == "set-password":
             password = _read_secret(args, "New password")
-            in_database(lambda: users.set_password(args.username, password))
+            in_database(
+                lambda: people_service.set_password(
+                    TERMINAL, args.username, password, surface=SURFACE
+                )
+            )
             print("Password changed.")
         elif command == "enrol-device":
-            enrolled = in_database(lambda: users.enrol_device(args.username, args.label))
-            print(f"Device {enrolled.device_id} enrolled for {args.username}.")
+            enrolled = in_database(
+                lambda: people_service.enrol_device(
+                    TERMINAL, args.username, args.label, surface=SURFACE
+                )
+            )
+            print(f"Device {enrolled.device.id} enrolled for {args.username}.")
             print(
                 f"Its secret, shown once — hand it to the collector: {credentials.format_device_secret(enrolled.secret)}"
             )
         elif command == "revoke-device":
-            in_database(lambda: users.revoke_device(args.device_id))
+            in_database(
+                lambda: people_service.revoke_device(TERMINAL, args.device_id, surface=SURFACE)
+            )
             print(f"Device {args.device_id} revoked; its sessions have ended.")
         elif command == "revoke-sessions":
-            count = in_database(lambda: _revoke_sessions(args.username))
+            count = in_database(
+                lambda: people_service.revoke_sessions(TERMINAL, args.username, surface=SURFACE)
+            )
             print(f"{count} sessions ended.")
         elif command == "unlock":
-            in_database(lambda: users.unlock(args.username))
+            in_database(lambda: people_service.unlock(TERMINAL, args.username, surface=SURFACE))
             print(f"{args.username} unlocked.")
         elif command in ("deactivate", "activate"):
-            in_database(lambda: users.set_active(args.username, command == "activate"))
+            in_database(
+                lambda: people_service.set_active(
+                    TERMINAL, args.username, command == "activate", surface=SURFACE
+                )
+            )
             print(f"{args.username} {command}d.")
         elif command == "sector":
-            in_database(lambda: users.set_sector(args.name, args.collector, args.commune))
+            in_database(
+                lambda: people_service.set_sector(
+                    TERMINAL,
+                    args.name,
+                    args.collector,
+                    commune_names=args.commune,
+                    surface=SURFACE,
+                )
+            )
             print(f"Sector {args.name}: {len(args.commune)} communes.")
     except (users.UserError, credentials.WeakSecret) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
-
-
-async def _revoke_sessions(username: str) -> int:
-    user = await users.get_user(username)
-    count = await sessions.revoke_user_sessions(user.id)
-    await audit.record(
-        None, "cli", "admin.revoke-sessions", detail=f"user:{user.id}, {count} sessions"
-    )
-    return count
 
 
 async def _list() -> None:

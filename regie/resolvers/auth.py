@@ -12,8 +12,8 @@ from strawberry.types import Info
 
 from regie.context import Context
 from regie.db import auth, people
-from regie.services import audit, sessions, throttle, users
-from regie.services.access import require_admin
+from regie.services import audit, sessions, throttle
+from regie.services import people as people_service
 from regie.services.audit import FAILED, OK
 
 USERNAME = strawberry.argument(description="The user's sign-in name.")
@@ -118,11 +118,9 @@ async def me(info: Info[Context, None]) -> Me | None:
 
 async def revoke_sessions(info: Info[Context, None], username: Annotated[str, USERNAME]) -> int:
     context = info.context
-    require_admin(context.require_viewer())
-    user = await users.get_user(username)
-    count = await sessions.revoke_user_sessions(user.id)
-    context.audit.note("admin.revoke-sessions", detail=f"user:{user.id}, {count} sessions")
-    return count
+    return await people_service.revoke_sessions(
+        context.require_viewer(), username, surface=context.surface
+    )
 
 
 async def revoke_device(
@@ -130,9 +128,7 @@ async def revoke_device(
     device_id: Annotated[int, strawberry.argument(description="The enrolled device's number.")],
 ) -> bool:
     context = info.context
-    require_admin(context.require_viewer())
-    await users.revoke_device(device_id)
-    context.audit.note("admin.revoke-device", detail=f"device {device_id}")
+    await people_service.revoke_device(context.require_viewer(), device_id, surface=context.surface)
     return True
 
 

@@ -9,8 +9,10 @@ from strawberry.extensions import MaskErrors
 
 from regie.context import NotSignedIn
 from regie.services.access import AccessDenied
+from regie.services.credentials import WeakSecret
 from regie.services.tenants import InvalidArgument
 from regie.services.throttle import TooManyRequests
+from regie.services.users import UserError
 
 logger = logging.getLogger("regie.graphql")
 
@@ -28,7 +30,7 @@ def _with(error: GraphQLError, message: str, extensions: dict[str, object]) -> G
     )  # fmt: skip
 
 
-EXPECTED = (InvalidArgument, NotSignedIn, AccessDenied, TooManyRequests)
+EXPECTED = (InvalidArgument, UserError, WeakSecret, NotSignedIn, AccessDenied, TooManyRequests)
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -55,6 +57,17 @@ class DomainErrors(MaskErrors):
             return _with(
                 error, str(original), {"code": BAD_USER_INPUT, "argument": original.argument}
             )
+        if isinstance(original, UserError | WeakSecret):
+            # An admin request the services cannot carry out: the message says why, and names
+            # the argument when one is to blame. (Never a secret: the rules, not the values.)
+            argument = getattr(original, "argument", None)
+            if argument:
+                message = f"'{argument}': {original}."
+                extensions: dict[str, object] = {"code": BAD_USER_INPUT, "argument": argument}
+            else:
+                message = f"{str(original)[:1].upper()}{str(original)[1:]}."
+                extensions = {"code": BAD_USER_INPUT}
+            return _with(error, message, extensions)
         if isinstance(original, NotSignedIn):
             return _with(error, "Sign in first.", {"code": UNAUTHENTICATED})
         if isinstance(original, AccessDenied):

@@ -17,6 +17,7 @@ strawberry.enum(DwellingStatus, description="Whether a lease is running.")
 
 @strawberry.type(description="A municipality of the housing stock.")
 class Commune:
+    id: int = strawberry.field(description="The commune's number (what setSector takes).")
     name: str = strawberry.field(description="Official name, e.g. 'Montauban'.")
     postal_code: str = strawberry.field(description="Postal code, e.g. '82000'.")
 

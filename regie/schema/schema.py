@@ -22,6 +22,7 @@ from strawberry.types import ExecutionContext
 from regie.context import Context
 from regie.schema.auth import AuthMutation, AuthQuery
 from regie.schema.errors import DomainErrors, is_expected
+from regie.schema.people import PeopleMutation, PeopleQuery
 from regie.schema.reports import ReportQuery
 from regie.schema.tenants import TenantQuery
 from regie.schema.treasury import TreasuryMutation, TreasuryQuery, TreasurySubscription
@@ -32,12 +33,12 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type(description="Read the ledger: tenants and their accounts.")
-class Query(TenantQuery, AuthQuery, TreasuryQuery, ReportQuery):
+class Query(TenantQuery, AuthQuery, TreasuryQuery, ReportQuery, PeopleQuery):
     pass
 
 
 @strawberry.type(description="Sign in and out; change the ledger.")
-class Mutation(AuthMutation, TreasuryMutation):
+class Mutation(AuthMutation, TreasuryMutation, PeopleMutation):
     pass
 
 

@@ -44,6 +44,7 @@ from regie.frontends.html.templates import gettext_for, language_of, page
 
 DOCUMENTS = Path(__file__).with_name("graphql")
 OFFICE_SCOPE = "office"
+ADMIN_SCOPE = "admin"
 BATCHES_PER_PAGE = 20
 ITEMS_PER_PAGE = 20
 SEARCH_RESULTS = 8
@@ -98,6 +99,12 @@ def _check_office(request: Request, me: dict[str, Any] | None) -> str:
     if OFFICE_SCOPE not in (me.get("scopes") or []):
         raise _Refused(_forbidden(request))
     return str(me.get("fullName") or "")
+
+
+def _is_admin(me: dict[str, Any] | None) -> bool:
+    """Whether the signed-in person holds the ``admin`` scope (the desk then links the people and
+    sectors pages, :mod:`regie.frontends.html.people`)."""
+    return ADMIN_SCOPE in ((me or {}).get("scopes") or [])
 
 
 async def _query(
@@ -163,6 +170,7 @@ async def _imports_page(
         status_code,
         csrf=csrf.token(request),
         signed_in_as=name,
+        admin=_is_admin(data.get("me")),
         section="imports",
         batches=[edge["node"] for edge in batches["edges"]],
         more=batches["pageInfo"]["endCursor"] if batches["pageInfo"]["hasNextPage"] else None,
@@ -274,6 +282,7 @@ async def _queue_page(
         status_code,
         csrf=csrf.token(request),
         signed_in_as=name,
+        admin=_is_admin(data.get("me")),
         section="unmatched",
         credits=[i for i in items if not i["bulkPayer"]],
         bulk=[i for i in items if i["bulkPayer"]],
@@ -422,6 +431,7 @@ async def tenant_file(request: Request) -> Response:
         "office/tenant.html",
         csrf=csrf.token(request),
         signed_in_as=name,
+        admin=_is_admin(data.get("me")),
         section="tenant",
         t=tenant,
         ledger=ledger,
@@ -469,6 +479,7 @@ async def arrears(request: Request) -> Response:
         "office/arrears.html",
         csrf=csrf.token(request),
         signed_in_as=name,
+        admin=_is_admin(data.get("me")),
         section="arrears",
         r=report,
         buckets=buckets,

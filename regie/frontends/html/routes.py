@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from regie.frontends.html import collector, office, sign_in, static
+from regie.frontends.html import collector, office, people, sign_in, static
 from regie.frontends.html.templates import page
 
 
@@ -22,5 +22,6 @@ routes = [
     *sign_in.routes,
     *collector.routes,
     *office.routes,
+    *people.routes,
     *static.routes,
 ]

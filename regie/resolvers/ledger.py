@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from strawberry.types import Info
 
 from regie.context import Context
 from regie.db import ledger, tenants, treasury
-from regie.services import accounts, billing
+from regie.resolvers.loaders import value_or_load
+from regie.services import accounts, billing, records
+
+# Synchronous when the data is already loaded (see regie.resolvers.loaders).
 
 
-async def last_payment(
+def last_payment(
     root: accounts.AccountStatus, info: Info[Context, None]
-) -> ledger.Payment | None:
+) -> records.PaymentRecord | Awaitable[records.PaymentRecord | None] | None:
     if root.last_payment_id is None:
         return None
-    return await info.context.loaders.payment.load(root.last_payment_id)
+    return value_or_load(info.context.loaders.payment, root.last_payment_id)
 
 
-async def last_charge(
+def last_charge(
     root: accounts.AccountStatus, info: Info[Context, None]
-) -> ledger.Charge | None:
+) -> records.ChargeRecord | Awaitable[records.ChargeRecord | None] | None:
     if root.last_charge_id is None:
         return None
-    return await info.context.loaders.charge.load(root.last_charge_id)
+    return value_or_load(info.context.loaders.charge, root.last_charge_id)
 
 
-async def confirmation(
-    root: ledger.Payment, info: Info[Context, None]
-) -> treasury.Confirmation | None:
-    return await info.context.loaders.confirmation_by_payment.load(root.id)
+def confirmation(
+    root: ledger.Payment | records.PaymentRecord, info: Info[Context, None]
+) -> (
+    treasury.Confirmation
+    | records.ConfirmationRecord
+    | Awaitable[treasury.Confirmation | None]
+    | None
+):
+    # A payment record comes with its confirmation, resolved synchronously.
+    if isinstance(root, records.PaymentRecord):
+        return root.confirmation
+    return value_or_load(info.context.loaders.confirmation_by_payment, root.id)
 
 
 def monthly_rent_cents(root: tenants.Lease) -> int:

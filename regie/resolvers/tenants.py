@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from regie.context import Context
-from regie.db import ledger, places, tenants
+from regie.db import ledger
+from regie.resolvers.loaders import NOT_LOADED, loaded, value_or_load
 from regie.resolvers.pagination import (
     Edge,
     Page,
@@ -18,7 +20,8 @@ from regie.resolvers.pagination import (
     payment_cursor,
     payment_from_cursor,
 )
-from regie.services import accounts, throttle
+from regie.resolvers.selection import selects
+from regie.services import accounts, records, throttle
 from regie.services import tenants as tenant_service
 
 CODE = strawberry.argument(description="The tenant code, e.g. '1004217' (case-insensitive).")
@@ -29,9 +32,14 @@ FIRST = strawberry.argument(description="Page size, 1 to 50; default 20.")
 AFTER = strawberry.argument(description="The endCursor of the previous page.")
 
 
-async def tenant(info: Info[Context, None], code: Annotated[str, CODE]) -> tenants.Tenant | None:
+async def tenant(
+    info: Info[Context, None], code: Annotated[str, CODE]
+) -> records.TenantRecord | None:
     context = info.context
-    return await tenant_service.tenant_by_code(context.require_viewer(), code, context.audit)
+    found = await tenant_service.tenant_by_code(context.require_viewer(), code, context.audit)
+    if found is not None:
+        await _load_accounts(info, [found], ())
+    return found
 
 
 async def search_tenants(
@@ -39,7 +47,7 @@ async def search_tenants(
     text: Annotated[str, TEXT],
     first: Annotated[int | None, FIRST] = None,
     after: Annotated[str | None, AFTER] = None,
-) -> Page[tenants.Tenant]:
+) -> Page[records.TenantRecord]:
     # Malformed arguments raise InvalidArgument, which the schema's DomainErrors answers with
     # BAD_USER_INPUT naming the argument.
     offset = offset_from_cursor(after)
@@ -51,38 +59,77 @@ async def search_tenants(
         "search:address", context.client_address or "?", throttle.SEARCH_PER_ADDRESS
     )
     found = await tenant_service.search_tenants(viewer, text, first, offset, context.audit)
+    await _load_accounts(info, found.tenants, ("edges", "node"))
     edges = [Edge(offset_cursor(found.offset + i), row) for i, row in enumerate(found.tenants)]
     return page(edges, found.has_next_page, found.offset > 0)
 
 
-async def lease(root: tenants.Tenant, info: Info[Context, None]) -> tenants.Lease | None:
-    return await info.context.loaders.current_lease_by_tenant.load(root.id)
-
-
-async def dwelling(root: tenants.Tenant, info: Info[Context, None]) -> places.Dwelling | None:
-    current = await info.context.loaders.current_lease_by_tenant.load(root.id)
-    if current is None:
-        return None
-    return await info.context.loaders.dwelling.load(current.dwelling_id)
-
-
-async def account(root: tenants.Tenant, info: Info[Context, None]) -> accounts.AccountStatus | None:
-    loaders = info.context.loaders
-    current = await loaders.current_lease_by_tenant.load(root.id)
-    if current is None:
-        return None
-    snapshot = await loaders.snapshot_by_lease.load(current.id)
-    summary = (
-        accounts.summary_from_snapshot(snapshot)
-        if snapshot is not None
-        else accounts.summarize_ledger([], [])
+async def _load_accounts(
+    info: Info[Context, None], found: list[records.TenantRecord], to_tenant: tuple[str, ...]
+) -> None:
+    """Load, for the whole page at once, what the document asks of these tenants' leases."""
+    if not found or not any(
+        selects(info, (*to_tenant, name)) for name in ("account", "dwelling", "lease")
+    ):
+        return
+    await info.context.loaders.load_accounts(
+        [t.id for t in found],
+        last_payments=selects(info, (*to_tenant, "account", "lastPayment")),
     )
+
+
+# The fields below resolve synchronously when the root resolver loaded their data (the usual
+# case), and await the dataloader otherwise; see regie.resolvers.loaders.
+
+
+def lease(
+    root: records.TenantRecord, info: Info[Context, None]
+) -> records.LeaseRecord | Awaitable[records.LeaseRecord | None] | None:
+    return value_or_load(info.context.loaders.current_lease_by_tenant, root.id)
+
+
+def dwelling(
+    root: records.TenantRecord, info: Info[Context, None]
+) -> records.DwellingRecord | Awaitable[records.DwellingRecord | None] | None:
+    current = loaded(info.context.loaders.current_lease_by_tenant, root.id)
+    if current is NOT_LOADED:
+        return _dwelling_when_loaded(root, info)
+    return current.dwelling if current is not None else None
+
+
+async def _dwelling_when_loaded(
+    root: records.TenantRecord, info: Info[Context, None]
+) -> records.DwellingRecord | None:
+    current = await info.context.loaders.current_lease_by_tenant.load(root.id)
+    return current.dwelling if current is not None else None
+
+
+def account(
+    root: records.TenantRecord, info: Info[Context, None]
+) -> accounts.AccountStatus | Awaitable[accounts.AccountStatus | None] | None:
+    current = loaded(info.context.loaders.current_lease_by_tenant, root.id)
+    if current is NOT_LOADED:
+        return _account_when_loaded(root, info)
+    return _account(root, info, current)
+
+
+async def _account_when_loaded(
+    root: records.TenantRecord, info: Info[Context, None]
+) -> accounts.AccountStatus | None:
+    return _account(root, info, await info.context.loaders.current_lease_by_tenant.load(root.id))
+
+
+def _account(
+    root: records.TenantRecord, info: Info[Context, None], current: records.LeaseRecord | None
+) -> accounts.AccountStatus | None:
+    if current is None:
+        return None
     info.context.audit.note("account.read", root.code)
-    return accounts.account_status(summary, current, info.context.today)
+    return accounts.account_status(current.summary, current, info.context.today)
 
 
 async def payments(
-    root: tenants.Tenant,
+    root: records.TenantRecord,
     info: Info[Context, None],
     first: Annotated[int | None, FIRST] = None,
     after: Annotated[str | None, AFTER] = None,

@@ -14,10 +14,10 @@ import strawberry
 from strawberry.types import Info
 
 from regie.context import Context
-from regie.db import imports, matching, tenants
+from regie.db import imports, matching
 from regie.resolvers.loaders import Loaders
 from regie.resolvers.pagination import Edge, Page, offset_cursor, offset_from_cursor, page
-from regie.services import events, unmatched
+from regie.services import events, records, unmatched
 from regie.services import imports as import_service
 from regie.services import tenants as tenant_service
 from regie.services.access import require_office
@@ -230,13 +230,15 @@ def suggestions(root: matching.UnmatchedItem) -> list[SuggestionRow]:
     ]
 
 
-async def suggested_tenant(root: SuggestionRow, info: Info[Context, None]) -> tenants.Tenant | None:
+async def suggested_tenant(
+    root: SuggestionRow, info: Info[Context, None]
+) -> records.TenantRecord | None:
     return await info.context.loaders.tenant.load(root.tenant_id)
 
 
 async def matched_tenant(
     root: matching.UnmatchedItem, info: Info[Context, None]
-) -> tenants.Tenant | None:
+) -> records.TenantRecord | None:
     if root.tenant_id is None:
         return None
     return await info.context.loaders.tenant.load(root.tenant_id)
@@ -266,7 +268,7 @@ def result_rejected(root: ImportResultRow) -> list[RejectedLineRow]:
 async def account_updated(
     info: Info[Context, None],
     tenant_code: Annotated[str, strawberry.argument(description="The tenant code to follow.")],
-) -> AsyncGenerator[tenants.Tenant, None]:
+) -> AsyncGenerator[records.TenantRecord, None]:
     viewer = info.context.require_viewer()
     tenant = await tenant_service.tenant_by_code(viewer, tenant_code)
     if tenant is None:

@@ -8,13 +8,13 @@ from regie.db import people
 from regie.services.access import ROLE_SCOPES, Viewer
 
 
-async def commune_ids_of(user: people.User) -> frozenset[int] | None:
+async def commune_ids_of(user_id: int, role: people.Role) -> frozenset[int] | None:
     """The communes a user may see: a collector's sectors; everything for office staff and admins."""
-    if user.role != people.Role.COLLECTOR:
+    if role != people.Role.COLLECTOR:
         return None
     rows = cast(
         list[int | None],
-        await people.Sector.filter(collector_id=user.id).values_list("communes__id", flat=True),
+        await people.Sector.filter(collector_id=user_id).values_list("communes__id", flat=True),
     )
     return frozenset(r for r in rows if r is not None)
 
@@ -45,13 +45,28 @@ async def viewer_of(
     session_id: int | None = None,
 ) -> Viewer | None:
     """The viewer of an already loaded user (``None`` when deactivated)."""
-    if not user.active:
+    return await viewer_of_user_row(
+        user.id, user.role, user.active, scopes, client_id=client_id, session_id=session_id
+    )
+
+
+async def viewer_of_user_row(
+    user_id: int,
+    role: people.Role,
+    active: bool,
+    scopes: frozenset[str] | None = None,
+    *,
+    client_id: str | None = None,
+    session_id: int | None = None,
+) -> Viewer | None:
+    """The viewer of a user read by one's own query (``None`` when deactivated)."""
+    if not active:
         return None
-    allowed = ROLE_SCOPES[user.role]
+    allowed = ROLE_SCOPES[role]
     return Viewer(
-        user_id=user.id,
-        role=user.role,
-        commune_ids=await commune_ids_of(user),
+        user_id=user_id,
+        role=role,
+        commune_ids=await commune_ids_of(user_id, role),
         scopes=allowed if scopes is None else scopes & allowed,
         client_id=client_id,
         session_id=session_id,

@@ -21,10 +21,10 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from regie.db import auth, people
-from regie.services import credentials
+from regie.services import credentials, database
 from regie.services.access import Viewer
 from regie.services.clock import now_utc
-from regie.services.principals import viewer_of
+from regie.services.principals import viewer_of_user_row
 
 COLLECTOR_MAX_FAILURES = 3
 OFFICE_MAX_FAILURES = 5
@@ -130,26 +130,40 @@ async def viewer_for_session(token: str, surface: str) -> Viewer | None:
     """
     if not token or len(token) > 100:
         return None
-    # One query for the session, its user and its device: it runs before every request.
-    session = (
-        await auth.Session.filter(token_hash=credentials.digest(token), surface=surface)
-        .select_related("user", "device")
-        .first()
+    # It runs before every request: one hand-written query for the session, its user and its
+    # device, decoding only what the check needs (the ORM's rows cost a millisecond more).
+    rows = await database.fetch(
+        _SESSION_CHECK.format(token=database.placeholder(1), surface=database.placeholder(2)),
+        [credentials.digest(token), surface],
     )
+    if not rows:
+        return None
+    row = rows[0]
     now = now_utc()
+    last_seen_at = database.as_datetime(row["last_seen_at"])
     if (
-        session is None
-        or session.revoked_at is not None
-        or session.expires_at <= now
-        or session.last_seen_at + IDLE_TIMEOUT[surface] <= now
+        row["revoked_at"] is not None
+        or database.as_datetime(row["expires_at"]) <= now
+        or last_seen_at + IDLE_TIMEOUT[surface] <= now
+        or row["device_revoked_at"] is not None
     ):
         return None
-    if session.device is not None and session.device.revoked_at is not None:
-        return None
     # Writing on every request would serialise readers on SQLite: refresh once a minute at most.
-    if now - session.last_seen_at > timedelta(minutes=1):
-        await auth.Session.filter(id=session.id).update(last_seen_at=now)
-    return await viewer_of(session.user, session_id=session.id)
+    if now - last_seen_at > timedelta(minutes=1):
+        await auth.Session.filter(id=row["id"]).update(last_seen_at=now)
+    return await viewer_of_user_row(
+        row["user_id"], people.Role(row["role"]), bool(row["active"]), session_id=row["id"]
+    )
+
+
+_SESSION_CHECK = """
+SELECT s.id, s.user_id, s.last_seen_at, s.expires_at, s.revoked_at,
+       d.revoked_at AS device_revoked_at, u.role, u.active
+FROM session s
+JOIN app_user u ON u.id = s.user_id
+LEFT JOIN device d ON d.id = s.device_id
+WHERE s.token_hash = {token} AND s.surface = {surface}
+"""
 
 
 async def sign_out(token: str) -> None:

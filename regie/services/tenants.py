@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -11,9 +12,10 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from regie.db import ledger, tenants
-from regie.services import database, names
+from regie.services import database, names, records
 from regie.services.access import TENANTS_READ, Viewer, require_scope
 from regie.services.audit import DENIED, FAILED, OK, AuditTrail
+from regie.services.leases import pick_current_leases
 
 MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100
@@ -21,10 +23,11 @@ MAX_PAGE_SIZE = 50
 DEFAULT_PAGE_SIZE = 20
 MAX_CODE_LENGTH = tenants.CODE_MAX_LENGTH
 # Relative costs per row of the two plans for name matches outside the surname-prefix rank,
-# measured on SQLite with 139,000 tenants: collecting a match and sorting it, against walking one
-# tenant of the (search_key, code) index and probing its words.
-COLLECT_COST_PER_MATCH = 7.0
-WALK_COST_PER_TENANT = 2.5
+# measured on SQLite with 139,000 tenants (microseconds): collecting a match from the covering
+# (word, tenant_id) index and sorting it, against walking one tenant of the (search_key, code)
+# index and probing its words.
+COLLECT_COST_PER_MATCH = 1.4
+WALK_COST_PER_TENANT = 2.0
 
 
 class InvalidArgument(ValueError):
@@ -37,7 +40,7 @@ class InvalidArgument(ValueError):
 
 @dataclass(frozen=True)
 class SearchPage:
-    tenants: list[tenants.Tenant]
+    tenants: list[records.TenantRecord]
     offset: int
     has_next_page: bool
 
@@ -106,7 +109,7 @@ async def search_tenants(
         ids = await _code_matches(viewer, query_words[0], offset, limit + 1)
     else:
         ids = await _name_matches(viewer, query_words, offset, limit + 1)
-    rows = {t.id: t for t in await tenants.Tenant.filter(id__in=ids[:limit])} if ids else {}
+    rows = await records.tenants(ids[:limit])
     if trail is not None:
         trail.note("tenant.search", detail=f"{min(len(ids), limit)} results")
     return SearchPage([rows[i] for i in ids[:limit]], offset, len(ids) > limit)
@@ -148,10 +151,12 @@ async def _name_matches(viewer: Viewer, words: list[str], offset: int, count: in
         .exclude(code=code)
         .order_by("search_key", "code")
     )
-    found = await _ranked([exact, surname_prefix], offset, count)
+    # Several words cannot be a code: no query for it.
+    found = await _ranked([exact, surname_prefix] if code else [surname_prefix], offset, count)
     if len(found) >= count:
         return found
-    before = await exact.count() + await surname_prefix.count()
+    # Where the other matches start: only a later page needs to count the ranks before them.
+    before = (await exact.count() + await surname_prefix.count()) if offset else 0
     rest_offset = max(0, offset - before)
     return found + await _other_name_matches(
         viewer, words, key, code, rest_offset, count - len(found)
@@ -186,13 +191,27 @@ async def _other_name_matches(
     }
     rarest = min(match_counts, key=lambda w: match_counts[w])
     if len(words) == 1:
-        tenant_count = max(1, await tenants.Tenant.all().count())
+        tenant_count = max(1, await _tenant_count())
         matches = max(match_counts[rarest], 1)
         collect_cost = COLLECT_COST_PER_MATCH * matches
         walk_cost = WALK_COST_PER_TENANT * (offset + count) * tenant_count / matches
         if walk_cost < collect_cost:
             return await _matches_in_key_order(viewer, words, key, code, offset, count, None)
     return await _matches_in_key_order(viewer, words, key, code, offset, count, rarest)
+
+
+_tenant_count_cache: tuple[float, int] | None = None
+TENANT_COUNT_MAX_AGE = 300.0
+"""Seconds the tenant count used to choose a plan may be old: a plan needs its order of magnitude,
+and counting 139,000 rows costs more than the search itself."""
+
+
+async def _tenant_count() -> int:
+    global _tenant_count_cache
+    now = time.monotonic()
+    if _tenant_count_cache is None or now - _tenant_count_cache[0] > TENANT_COUNT_MAX_AGE:
+        _tenant_count_cache = (now, await tenants.Tenant.all().count())
+    return _tenant_count_cache[1]
 
 
 def _word_range(
@@ -229,18 +248,28 @@ async def _matches_in_key_order(
         condition = f"{column} >= {mark(word)}"
         return condition if bound is None else f"{condition} AND {column} < {mark(bound)}"
 
+    def has_word(tenant_id: str, word: str) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM tenant_name_word w WHERE w.tenant_id = {tenant_id} "  # noqa: S608
+            f"AND {word_range('w.word', word)})"
+        )
+
     conditions = []
-    for word in words:
-        if word == drive_from:
-            conditions.append(
-                f"t.id IN (SELECT d.tenant_id FROM tenant_name_word d WHERE {word_range('d.word', word)})"  # noqa: S608
-            )
-            drive_from = None  # a repeated word is tested like the others
-        else:
-            conditions.append(
-                "EXISTS (SELECT 1 FROM tenant_name_word w WHERE w.tenant_id = t.id "  # noqa: S608
-                f"AND {word_range('w.word', word)})"
-            )
+    candidates = ""
+    if drive_from is not None:
+        # Filter the driving word's matches on the other words from the word indexes alone, and
+        # only then read and sort the survivors' tenant rows. MATERIALIZED holds the database to
+        # that order: PostgreSQL otherwise turns the semi-join back into a walk along the key
+        # order whenever it underestimates a word's matches (measured: 500 ms instead of 1 ms).
+        others = list(words)
+        others.remove(drive_from)  # a repeated word is tested like the others
+        inner = [word_range("d.word", drive_from), *(has_word("d.tenant_id", w) for w in others)]
+        candidates = (
+            "WITH candidates AS MATERIALIZED (SELECT DISTINCT d.tenant_id "  # noqa: S608
+            f"FROM tenant_name_word d WHERE {' AND '.join(inner)}) "
+        )
+    else:
+        conditions += [has_word("t.id", word) for word in words]
     conditions.append(f"t.search_key NOT LIKE {mark(key + '%')}")
     conditions.append(f"t.code <> {mark(code)}")
     if viewer.commune_ids is not None:
@@ -249,8 +278,11 @@ async def _matches_in_key_order(
             "t.id IN (SELECT l.tenant_id FROM lease l JOIN dwelling g ON g.id = l.dwelling_id "  # noqa: S608
             f"WHERE g.commune_id IN ({communes}))"
         )
+    source = "tenant t JOIN candidates c ON c.tenant_id = t.id" if candidates else "tenant t"
+    # Parameters are numbered in the order the text above was built, which is their order in
+    # the statement (SQLite's '?' markers are positional).
     sql = (
-        f"SELECT t.id FROM tenant t WHERE {' AND '.join(conditions)} "  # noqa: S608 - placeholders only
+        f"{candidates}SELECT t.id FROM {source} WHERE {' AND '.join(conditions)} "  # noqa: S608 - placeholders only
         f"ORDER BY t.search_key, t.code LIMIT {mark(count)} OFFSET {mark(offset)}"
     )
     rows = await database.fetch(sql, params)
@@ -259,7 +291,7 @@ async def _matches_in_key_order(
 
 async def tenant_by_code(
     viewer: Viewer, code: str, trail: AuditTrail | None = None
-) -> tenants.Tenant | None:
+) -> records.TenantRecord | None:
     """The tenant with this code, or ``None`` when unknown or outside the viewer's scope.
 
     Both answers are the same to the caller; the audit log tells them apart (a lookup outside
@@ -269,7 +301,12 @@ async def tenant_by_code(
     code = code.strip().upper()
     if not code or len(code) > MAX_CODE_LENGTH:
         return None
-    found = await tenants.Tenant.filter(_scoped(viewer), code=code).first()
+    rows = (
+        await tenants.Tenant.filter(_scoped(viewer), code=code)
+        .limit(1)
+        .values(*records.TENANT_COLUMNS)
+    )
+    found = records.tenant_record(rows[0]) if rows else None
     if trail is not None:
         if found is not None:
             trail.note("tenant.read", code, OK)
@@ -281,18 +318,8 @@ async def tenant_by_code(
 
 
 def leases_of(tenant_ids: Sequence[int]) -> QuerySet[tenants.Lease]:
-    """The leases of these tenants, in the order :func:`pick_current_leases` expects."""
+    """The leases of these tenants, in the order :func:`leases.pick_current_leases` expects."""
     return tenants.Lease.filter(tenant_id__in=list(tenant_ids)).order_by("start_date", "id")
-
-
-def pick_current_leases(leases: Iterable[tenants.Lease]) -> dict[int, tenants.Lease]:
-    """Each tenant's current lease: the one that started last (a running lease before an ended one)."""
-    current: dict[int, tenants.Lease] = {}
-    for lease in leases:
-        held = current.get(lease.tenant_id)
-        if held is None or held.end_date is not None or lease.end_date is None:
-            current[lease.tenant_id] = lease
-    return current
 
 
 async def current_leases(tenant_ids: Sequence[int]) -> dict[int, tenants.Lease]:

@@ -1,0 +1,263 @@
+"""Plain read-only records of tenants, leases, dwellings and payments: what the lookups return.
+
+GraphQL treats a field whose value is a Tortoise row as an awaitable (Tortoise models define
+``__await__``) and runs it as one more asyncio task; these records are plain values, so a page
+of 20 accounts resolves synchronously below its root field. They are read with a few joined
+queries that decode only the columns shown, and they carry the same attribute names as the
+models, so the GraphQL types read either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from regie.db.ledger import PaymentMethod, PaymentSource, PaymentStatus
+from regie.db.places import DwellingStatus, DwellingType
+from regie.db.treasury import ConfirmationChannel
+from regie.services import accounts, database
+from regie.services.leases import pick_current_leases
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    id: int
+    code: str
+    title: str
+    surname: str
+    first_name: str
+    phone: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommuneRecord:
+    id: int
+    name: str
+    postal_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class DwellingRecord:
+    id: int
+    reference: str
+    address: str
+    dwelling_type: DwellingType
+    status: DwellingStatus
+    surface_dm2: int
+    commune_id: int
+    commune: CommuneRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRecord:
+    id: int
+    tenant_id: int
+    dwelling_id: int
+    start_date: date
+    end_date: date | None
+    rent_cents: int
+    service_charges_cents: int
+    housing_benefit_cents: int
+    dwelling: DwellingRecord
+    summary: accounts.LedgerSummary
+    """The lease's ledger summed up, from its account snapshot (empty when it has none yet)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationRecord:
+    id: int
+    payment_id: int
+    channel: ConfirmationChannel
+    source: str
+    booked_on: date
+    applied_at: datetime
+    bank_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    id: int
+    lease_id: int
+    amount_cents: int
+    method: PaymentMethod
+    status: PaymentStatus
+    source: PaymentSource
+    paid_on: date
+    recorded_at: datetime
+    rejected_at: datetime | None
+    rejection_reason: str | None
+    confirmation: ConfirmationRecord | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeRecord:
+    id: int
+    lease_id: int
+    period: date
+    amount_cents: int
+    due_date: date
+
+
+TENANT_COLUMNS = ("id", "code", "title", "surname", "first_name", "phone")
+
+
+def tenant_record(row: dict[str, Any]) -> TenantRecord:
+    return TenantRecord(
+        row["id"], row["code"], row["title"], row["surname"], row["first_name"], row["phone"]
+    )
+
+
+def _in(column: str, values: Sequence[int], params: list[object]) -> str:
+    marks = []
+    for value in values:
+        params.append(value)
+        marks.append(database.placeholder(len(params)))
+    return f"{column} IN ({', '.join(marks)})"
+
+
+async def tenants(ids: Sequence[int]) -> dict[int, TenantRecord]:
+    if not ids:
+        return {}
+    params: list[object] = []
+    sql = f"SELECT {', '.join(TENANT_COLUMNS)} FROM tenant WHERE {_in('id', ids, params)}"  # noqa: S608 - placeholders only
+    return {row["id"]: tenant_record(row) for row in await database.fetch(sql, params)}
+
+
+_LEASES = """
+SELECT l.id, l.tenant_id, l.dwelling_id, l.start_date, l.end_date, l.rent_cents,
+       l.service_charges_cents, l.housing_benefit_cents,
+       d.reference, d.address, d.dwelling_type, d.status AS dwelling_status, d.surface_dm2,
+       d.commune_id, c.name AS commune_name, c.postal_code,
+       s.id AS snapshot_id, s.charged_cents, s.confirmed_cents, s.declared_cents, s.open_charges,
+       s.last_charge_id, s.last_payment_id, s.as_of
+FROM lease l
+JOIN dwelling d ON d.id = l.dwelling_id
+JOIN commune c ON c.id = d.commune_id
+LEFT JOIN account_snapshot s ON s.lease_id = l.id
+WHERE {condition}
+ORDER BY l.start_date, l.id
+"""
+
+_NO_LEDGER = accounts.summarize_ledger([], [])
+
+
+def _summary(row: dict[str, Any]) -> accounts.LedgerSummary:
+    if row["snapshot_id"] is None:
+        return _NO_LEDGER
+    open_charges = database.as_json(row["open_charges"])
+    return accounts.LedgerSummary(
+        charged_cents=int(row["charged_cents"]),
+        confirmed_cents=int(row["confirmed_cents"]),
+        declared_cents=int(row["declared_cents"]),
+        open_charges=tuple(
+            accounts.OpenCharge(date.fromisoformat(due), int(unpaid))
+            for due, unpaid in open_charges
+        ),
+        last_charge_id=row["last_charge_id"],
+        last_payment_id=row["last_payment_id"],
+        as_of=database.as_optional_datetime(row["as_of"]),
+    )
+
+
+def _lease(row: dict[str, Any]) -> LeaseRecord:
+    commune = CommuneRecord(row["commune_id"], row["commune_name"], row["postal_code"])
+    dwelling = DwellingRecord(
+        row["dwelling_id"],
+        row["reference"],
+        row["address"],
+        DwellingType(row["dwelling_type"]),
+        DwellingStatus(row["dwelling_status"]),
+        int(row["surface_dm2"]),
+        row["commune_id"],
+        commune,
+    )
+    return LeaseRecord(
+        row["id"],
+        row["tenant_id"],
+        row["dwelling_id"],
+        database.as_date(row["start_date"]),
+        database.as_optional_date(row["end_date"]),
+        int(row["rent_cents"]),
+        int(row["service_charges_cents"]),
+        int(row["housing_benefit_cents"]),
+        dwelling,
+        _summary(row),
+    )
+
+
+async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseRecord]:
+    """Each tenant's current lease with its dwelling, commune and account: one statement."""
+    if not tenant_ids:
+        return {}
+    params: list[object] = []
+    sql = _LEASES.format(condition=_in("l.tenant_id", tenant_ids, params))
+    return pick_current_leases([_lease(row) for row in await database.fetch(sql, params)])
+
+
+_PAYMENTS = """
+SELECT p.id, p.lease_id, p.amount_cents, p.method, p.status, p.source, p.paid_on, p.recorded_at,
+       p.rejected_at, p.rejection_reason,
+       c.id AS confirmation_id, c.channel, c.source AS confirmation_source, c.booked_on,
+       c.applied_at, c.bank_reference
+FROM payment p
+LEFT JOIN confirmation c ON c.payment_id = p.id
+WHERE {condition}
+"""
+
+
+def _payment(row: dict[str, Any]) -> PaymentRecord:
+    confirmation = None
+    if row["confirmation_id"] is not None:
+        confirmation = ConfirmationRecord(
+            row["confirmation_id"],
+            row["id"],
+            ConfirmationChannel(row["channel"]),
+            row["confirmation_source"],
+            database.as_date(row["booked_on"]),
+            database.as_datetime(row["applied_at"]),
+            row["bank_reference"],
+        )
+    return PaymentRecord(
+        row["id"],
+        row["lease_id"],
+        int(row["amount_cents"]),
+        PaymentMethod(row["method"]),
+        PaymentStatus(row["status"]),
+        PaymentSource(row["source"]),
+        database.as_date(row["paid_on"]),
+        database.as_datetime(row["recorded_at"]),
+        database.as_optional_datetime(row["rejected_at"]),
+        row["rejection_reason"],
+        confirmation,
+    )
+
+
+async def payments(ids: Sequence[int]) -> dict[int, PaymentRecord]:
+    """Payments with their treasury confirmations: one statement."""
+    if not ids:
+        return {}
+    params: list[object] = []
+    sql = _PAYMENTS.format(condition=_in("p.id", ids, params))
+    return {row["id"]: _payment(row) for row in await database.fetch(sql, params)}
+
+
+async def charges(ids: Sequence[int]) -> dict[int, ChargeRecord]:
+    if not ids:
+        return {}
+    params: list[object] = []
+    sql = (
+        "SELECT id, lease_id, period, amount_cents, due_date FROM charge "  # noqa: S608 - placeholders only
+        f"WHERE {_in('id', ids, params)}"
+    )
+    return {
+        row["id"]: ChargeRecord(
+            row["id"],
+            row["lease_id"],
+            database.as_date(row["period"]),
+            int(row["amount_cents"]),
+            database.as_date(row["due_date"]),
+        )
+        for row in await database.fetch(sql, params)
+    }

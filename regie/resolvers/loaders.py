@@ -69,10 +69,8 @@ class Loaders:
     tenant: DataLoader[int, records.TenantRecord | None] = field(
         default_factory=lambda: DataLoader(_records(records.tenants))
     )
-    current_lease_by_tenant: DataLoader[int, records.LeaseRecord | None] = field(
-        default_factory=lambda: DataLoader(_records(records.current_leases))
-    )
-    """With the lease: its dwelling, commune and account snapshot (one statement)."""
+    current_lease_by_tenant: DataLoader[int, records.LeaseRecord | None] = field(init=False)
+    """With the lease: its dwelling, commune, account and last payment (one statement)."""
     payment: DataLoader[int, records.PaymentRecord | None] = field(
         default_factory=lambda: DataLoader(_records(records.payments))
     )
@@ -90,15 +88,16 @@ class Loaders:
         default_factory=lambda: DataLoader(_by_key(imports.ImportBatch, "id"))
     )
 
-    async def load_accounts(self, tenant_ids: Iterable[int], *, last_payments: bool) -> None:
-        """Load what the account fields of these tenants read: two statements for a whole page."""
-        leases = await self.current_lease_by_tenant.load_many(list(tenant_ids))
-        if not last_payments:
-            return
-        payment_ids = [
-            lease.summary.last_payment_id
-            for lease in leases
-            if lease is not None and lease.summary.last_payment_id is not None
-        ]
-        if payment_ids:
-            await self.payment.load_many(payment_ids)
+    def __post_init__(self) -> None:
+        self.current_lease_by_tenant = DataLoader(self._current_leases)
+
+    async def load_accounts(self, tenant_ids: Iterable[int]) -> None:
+        """Load what the account fields of these tenants read: one statement for a whole page."""
+        await self.current_lease_by_tenant.load_many(list(tenant_ids))
+
+    async def _current_leases(self, tenant_ids: list[int]) -> list[records.LeaseRecord | None]:
+        found = await records.current_leases(tenant_ids)
+        for lease in found.values():
+            if lease.last_payment is not None:
+                self.payment.prime(lease.last_payment.id, lease.last_payment)
+        return [found.get(i) for i in tenant_ids]

@@ -68,14 +68,10 @@ async def _load_accounts(
     info: Info[Context, None], found: list[records.TenantRecord], to_tenant: tuple[str, ...]
 ) -> None:
     """Load, for the whole page at once, what the document asks of these tenants' leases."""
-    if not found or not any(
+    if found and any(
         selects(info, (*to_tenant, name)) for name in ("account", "dwelling", "lease")
     ):
-        return
-    await info.context.loaders.load_accounts(
-        [t.id for t in found],
-        last_payments=selects(info, (*to_tenant, "account", "lastPayment")),
-    )
+        await info.context.loaders.load_accounts([t.id for t in found])
 
 
 # The fields below resolve synchronously when the root resolver loaded their data (the usual

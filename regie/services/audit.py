@@ -14,9 +14,10 @@ import contextlib
 import hashlib
 import json
 import logging
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -81,8 +82,15 @@ class AuditWriter:
     :func:`append`.
     """
 
-    def __init__(self, interval: float = 0.2, max_pending: int = 2000) -> None:
+    def __init__(
+        self,
+        interval: float = 0.2,
+        max_pending: int = 2000,
+        connection: BaseDBAsyncClient | None = None,
+    ) -> None:
         self.interval = interval
+        self.connection = connection
+        """Where to write (see :func:`regie.services.database.open_background_connection`)."""
         self.max_pending = max_pending
         self.pending: list[Event] = []
         self.running = False
@@ -98,7 +106,7 @@ class AuditWriter:
         if not events:
             return
         try:
-            await append(events)
+            await append(events, connection=self.connection)
         except BaseException:
             self.pending[:0] = events  # kept for the next attempt, in their order
             raise
@@ -149,9 +157,11 @@ def _chain(previous_hash: str, event: Event) -> str:
     return hashlib.sha256(f"{previous_hash}|{content}".encode()).hexdigest()
 
 
-async def _last_hash() -> str:
-    last = await auth.AuditEvent.all().order_by("-id").limit(1).values_list("hash", flat=True)
-    return str(last[0]) if last else GENESIS
+async def _last_hash(connection: BaseDBAsyncClient) -> str:
+    _, rows = await connection.execute_query(
+        "SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1"
+    )
+    return str(rows[0]["hash"]) if rows else GENESIS
 
 
 def _within_columns(event: Event) -> Event:
@@ -173,22 +183,42 @@ _INSERT = (
 )
 
 
-async def append(events: list[Event], attempts: int = 20) -> None:
-    """Chain ``events`` after the last one and write them; retried when another writer got there first."""
+async def append(
+    events: list[Event], attempts: int = 20, *, connection: BaseDBAsyncClient | None = None
+) -> None:
+    """Chain ``events`` after the last one and write them; retried when another writer got there first.
+
+    On ``connection`` when given (the audit writer's own), else on the default connection,
+    joining the caller's transaction if there is one.
+    """
     events = [_within_columns(event) for event in events]
     for _ in range(attempts):
         try:
-            async with in_transaction() as connection:
-                previous = await _last_hash()
+            # Tortoise's in_transaction() knows registered connections only.
+            transaction = in_transaction() if connection is None else connection._in_transaction()
+            async with transaction as writing:
+                previous = await _last_hash(writing)
                 rows: list[list[object]] = []
                 for event in events:
                     current = _chain(previous, event)
-                    rows.append([*astuple(event), previous, current])
+                    rows.append(
+                        [
+                            event.at,
+                            event.actor,
+                            event.surface,
+                            event.action,
+                            event.tenant_code,
+                            event.outcome,
+                            event.detail,
+                            previous,
+                            current,
+                        ]
+                    )
                     previous = current
                 # One statement for many rows, without a model instance per event: the read
                 # events of busy lookups are most of what this writes.
                 marks = ", ".join(database.placeholder(i) for i in range(1, 10))
-                await connection.execute_many(_INSERT.format(marks), rows)
+                await writing.execute_many(_INSERT.format(marks), rows)
             return
         except IntegrityError:
             continue

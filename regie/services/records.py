@@ -63,6 +63,7 @@ class LeaseRecord:
     dwelling: DwellingRecord
     summary: accounts.LedgerSummary
     """The lease's ledger summed up, from its account snapshot (empty when it has none yet)."""
+    last_payment: PaymentRecord | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,16 @@ def _in(column: str, values: Sequence[int], params: list[object]) -> str:
     return f"{column} IN ({', '.join(marks)})"
 
 
+_PAYMENT_COLUMNS = """
+       p.id AS p_id, p.lease_id AS p_lease_id, p.amount_cents AS p_amount_cents,
+       p.method AS p_method, p.status AS p_status, p.source AS p_source, p.paid_on AS p_paid_on,
+       p.recorded_at AS p_recorded_at, p.rejected_at AS p_rejected_at,
+       p.rejection_reason AS p_rejection_reason,
+       pc.id AS pc_id, pc.channel AS pc_channel, pc.source AS pc_source,
+       pc.booked_on AS pc_booked_on, pc.applied_at AS pc_applied_at,
+       pc.bank_reference AS pc_bank_reference"""
+
+
 async def tenants(ids: Sequence[int]) -> dict[int, TenantRecord]:
     if not ids:
         return {}
@@ -124,21 +135,6 @@ async def tenants(ids: Sequence[int]) -> dict[int, TenantRecord]:
     sql = f"SELECT {', '.join(TENANT_COLUMNS)} FROM tenant WHERE {_in('id', ids, params)}"  # noqa: S608 - placeholders only
     return {row["id"]: tenant_record(row) for row in await database.fetch(sql, params)}
 
-
-_LEASES = """
-SELECT l.id, l.tenant_id, l.dwelling_id, l.start_date, l.end_date, l.rent_cents,
-       l.service_charges_cents, l.housing_benefit_cents,
-       d.reference, d.address, d.dwelling_type, d.status AS dwelling_status, d.surface_dm2,
-       d.commune_id, c.name AS commune_name, c.postal_code,
-       s.id AS snapshot_id, s.charged_cents, s.confirmed_cents, s.declared_cents, s.open_charges,
-       s.last_charge_id, s.last_payment_id, s.as_of
-FROM lease l
-JOIN dwelling d ON d.id = l.dwelling_id
-JOIN commune c ON c.id = d.commune_id
-LEFT JOIN account_snapshot s ON s.lease_id = l.id
-WHERE {condition}
-ORDER BY l.start_date, l.id
-"""
 
 _NO_LEDGER = accounts.summarize_ledger([], [])
 
@@ -184,11 +180,31 @@ def _lease(row: dict[str, Any]) -> LeaseRecord:
         int(row["housing_benefit_cents"]),
         dwelling,
         _summary(row),
+        _payment(row) if row["p_id"] is not None else None,
     )
 
 
+_LEASES = f"""
+SELECT l.id, l.tenant_id, l.dwelling_id, l.start_date, l.end_date, l.rent_cents,
+       l.service_charges_cents, l.housing_benefit_cents,
+       d.reference, d.address, d.dwelling_type, d.status AS dwelling_status, d.surface_dm2,
+       d.commune_id, c.name AS commune_name, c.postal_code,
+       s.id AS snapshot_id, s.charged_cents, s.confirmed_cents, s.declared_cents, s.open_charges,
+       s.last_charge_id, s.last_payment_id, s.as_of, {_PAYMENT_COLUMNS}
+FROM lease l
+JOIN dwelling d ON d.id = l.dwelling_id
+JOIN commune c ON c.id = d.commune_id
+LEFT JOIN account_snapshot s ON s.lease_id = l.id
+LEFT JOIN payment p ON p.id = s.last_payment_id
+LEFT JOIN confirmation pc ON pc.payment_id = p.id
+WHERE {{condition}}
+ORDER BY l.start_date, l.id
+"""  # noqa: S608 - constant text: values go in parameters
+
+
 async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseRecord]:
-    """Each tenant's current lease with its dwelling, commune and account: one statement."""
+    """Each tenant's current lease with its dwelling, commune, account and last payment (with
+    its confirmation): one statement."""
     if not tenant_ids:
         return {}
     params: list[object] = []
@@ -196,40 +212,37 @@ async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseRecord]:
     return pick_current_leases([_lease(row) for row in await database.fetch(sql, params)])
 
 
-_PAYMENTS = """
-SELECT p.id, p.lease_id, p.amount_cents, p.method, p.status, p.source, p.paid_on, p.recorded_at,
-       p.rejected_at, p.rejection_reason,
-       c.id AS confirmation_id, c.channel, c.source AS confirmation_source, c.booked_on,
-       c.applied_at, c.bank_reference
+_PAYMENTS = f"""
+SELECT {_PAYMENT_COLUMNS}
 FROM payment p
-LEFT JOIN confirmation c ON c.payment_id = p.id
-WHERE {condition}
-"""
+LEFT JOIN confirmation pc ON pc.payment_id = p.id
+WHERE {{condition}}
+"""  # noqa: S608 - constant text: values go in parameters
 
 
 def _payment(row: dict[str, Any]) -> PaymentRecord:
     confirmation = None
-    if row["confirmation_id"] is not None:
+    if row["pc_id"] is not None:
         confirmation = ConfirmationRecord(
-            row["confirmation_id"],
-            row["id"],
-            ConfirmationChannel(row["channel"]),
-            row["confirmation_source"],
-            database.as_date(row["booked_on"]),
-            database.as_datetime(row["applied_at"]),
-            row["bank_reference"],
+            row["pc_id"],
+            row["p_id"],
+            ConfirmationChannel(row["pc_channel"]),
+            row["pc_source"],
+            database.as_date(row["pc_booked_on"]),
+            database.as_datetime(row["pc_applied_at"]),
+            row["pc_bank_reference"],
         )
     return PaymentRecord(
-        row["id"],
-        row["lease_id"],
-        int(row["amount_cents"]),
-        PaymentMethod(row["method"]),
-        PaymentStatus(row["status"]),
-        PaymentSource(row["source"]),
-        database.as_date(row["paid_on"]),
-        database.as_datetime(row["recorded_at"]),
-        database.as_optional_datetime(row["rejected_at"]),
-        row["rejection_reason"],
+        row["p_id"],
+        row["p_lease_id"],
+        int(row["p_amount_cents"]),
+        PaymentMethod(row["p_method"]),
+        PaymentStatus(row["p_status"]),
+        PaymentSource(row["p_source"]),
+        database.as_date(row["p_paid_on"]),
+        database.as_datetime(row["p_recorded_at"]),
+        database.as_optional_datetime(row["p_rejected_at"]),
+        row["p_rejection_reason"],
         confirmation,
     )
 
@@ -240,7 +253,7 @@ async def payments(ids: Sequence[int]) -> dict[int, PaymentRecord]:
         return {}
     params: list[object] = []
     sql = _PAYMENTS.format(condition=_in("p.id", ids, params))
-    return {row["id"]: _payment(row) for row in await database.fetch(sql, params)}
+    return {row["p_id"]: _payment(row) for row in await database.fetch(sql, params)}
 
 
 async def charges(ids: Sequence[int]) -> dict[int, ChargeRecord]:

@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from strawberry.types import Info
 
 from regie.context import Context
-from regie.db import ledger, tenants, treasury
+from regie.db import tenants
 from regie.resolvers.loaders import value_or_load
 from regie.services import accounts, billing, records
 
@@ -28,20 +28,6 @@ def last_charge(
     if root.last_charge_id is None:
         return None
     return value_or_load(info.context.loaders.charge, root.last_charge_id)
-
-
-def confirmation(
-    root: ledger.Payment | records.PaymentRecord, info: Info[Context, None]
-) -> (
-    treasury.Confirmation
-    | records.ConfirmationRecord
-    | Awaitable[treasury.Confirmation | None]
-    | None
-):
-    # A payment record comes with its confirmation, resolved synchronously.
-    if isinstance(root, records.PaymentRecord):
-        return root.confirmation
-    return value_or_load(info.context.loaders.confirmation_by_payment, root.id)
 
 
 def monthly_rent_cents(root: tenants.Lease) -> int:

@@ -1,8 +1,8 @@
 """Per-request dataloaders, keyed on ids (foreign-key columns), so a page costs a fixed number of queries.
 
-The lookups' root resolvers load a whole page's leases, dwellings, snapshots and last payments
-up front (:meth:`Loaders.load_accounts`); the fields below them then read the loaders' caches
-synchronously (:func:`value_or_load`). A resolver that returns a value instead of an awaitable
+The lookups' root resolvers read a whole page's leases, dwellings, accounts and last payments
+with the tenants and keep them here (:meth:`Loaders.prime_current_leases`); the fields below
+them then read the loaders' caches synchronously (:func:`value_or_load`). A resolver that returns a value instead of an awaitable
 spares graphql-core a task per field: for a page of 20 accounts that is most of the execution
 time. A field reached some other way still loads its data, batched, by awaiting the loader.
 """
@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from regie.db import imports, places, treasury
+from regie.db import imports
 from regie.services import records
 
 M = TypeVar("M", bound=Model)
@@ -78,12 +78,6 @@ class Loaders:
     charge: DataLoader[int, records.ChargeRecord | None] = field(
         default_factory=lambda: DataLoader(_records(records.charges))
     )
-    commune: DataLoader[int, places.Commune | None] = field(
-        default_factory=lambda: DataLoader(_by_key(places.Commune, "id"))
-    )
-    confirmation_by_payment: DataLoader[int, treasury.Confirmation | None] = field(
-        default_factory=lambda: DataLoader(_by_key(treasury.Confirmation, "payment_id"))
-    )
     import_batch: DataLoader[int, imports.ImportBatch | None] = field(
         default_factory=lambda: DataLoader(_by_key(imports.ImportBatch, "id"))
     )
@@ -91,9 +85,15 @@ class Loaders:
     def __post_init__(self) -> None:
         self.current_lease_by_tenant = DataLoader(self._current_leases)
 
-    async def load_accounts(self, tenant_ids: Iterable[int]) -> None:
-        """Load what the account fields of these tenants read: one statement for a whole page."""
-        await self.current_lease_by_tenant.load_many(list(tenant_ids))
+    def prime_current_leases(
+        self, tenant_ids: Iterable[int], leases: dict[int, records.LeaseRecord]
+    ) -> None:
+        """Keep the current leases a lookup read with its tenants (a tenant absent has none)."""
+        for tenant_id in tenant_ids:
+            lease = leases.get(tenant_id)
+            self.current_lease_by_tenant.prime(tenant_id, lease)
+            if lease is not None and lease.last_payment is not None:
+                self.payment.prime(lease.last_payment.id, lease.last_payment)
 
     async def _current_leases(self, tenant_ids: list[int]) -> list[records.LeaseRecord | None]:
         found = await records.current_leases(tenant_ids)

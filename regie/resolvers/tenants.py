@@ -9,7 +9,6 @@ import strawberry
 from strawberry.types import Info
 
 from regie.context import Context
-from regie.db import ledger
 from regie.resolvers.loaders import NOT_LOADED, loaded, value_or_load
 from regie.resolvers.pagination import (
     Edge,
@@ -20,7 +19,6 @@ from regie.resolvers.pagination import (
     payment_cursor,
     payment_from_cursor,
 )
-from regie.resolvers.selection import selects
 from regie.services import accounts, records, throttle
 from regie.services import tenants as tenant_service
 
@@ -36,10 +34,14 @@ async def tenant(
     info: Info[Context, None], code: Annotated[str, CODE]
 ) -> records.TenantRecord | None:
     context = info.context
-    found = await tenant_service.tenant_by_code(context.require_viewer(), code, context.audit)
-    if found is not None:
-        await _load_accounts(info, [found], ())
-    return found
+    found = await tenant_service.tenant_with_lease_by_code(
+        context.require_viewer(), code, context.audit
+    )
+    if found is None:
+        return None
+    # Read in the same statement as the tenant: the account fields below need no query.
+    context.loaders.prime_current_leases(found.tenants, found.current_leases)
+    return next(iter(found.tenants.values()))
 
 
 async def search_tenants(
@@ -59,19 +61,9 @@ async def search_tenants(
         "search:address", context.client_address or "?", throttle.SEARCH_PER_ADDRESS
     )
     found = await tenant_service.search_tenants(viewer, text, first, offset, context.audit)
-    await _load_accounts(info, found.tenants, ("edges", "node"))
+    context.loaders.prime_current_leases([t.id for t in found.tenants], found.current_leases)
     edges = [Edge(offset_cursor(found.offset + i), row) for i, row in enumerate(found.tenants)]
     return page(edges, found.has_next_page, found.offset > 0)
-
-
-async def _load_accounts(
-    info: Info[Context, None], found: list[records.TenantRecord], to_tenant: tuple[str, ...]
-) -> None:
-    """Load, for the whole page at once, what the document asks of these tenants' leases."""
-    if found and any(
-        selects(info, (*to_tenant, name)) for name in ("account", "dwelling", "lease")
-    ):
-        await info.context.loaders.load_accounts([t.id for t in found])
 
 
 # The fields below resolve synchronously when the root resolver loaded their data (the usual
@@ -129,7 +121,7 @@ async def payments(
     info: Info[Context, None],
     first: Annotated[int | None, FIRST] = None,
     after: Annotated[str | None, AFTER] = None,
-) -> Page[ledger.Payment]:
+) -> Page[records.PaymentRecord]:
     found = await tenant_service.payments_page(root.id, first, payment_from_cursor(after))
     edges = [Edge(payment_cursor(p.paid_on, p.id), p) for p in found.payments]
     return page(edges, found.has_next_page, after is not None)

@@ -90,8 +90,7 @@ class Payment:
     )
     rejection_reason: str | None = strawberry.field(description="Why it was reversed, if rejected.")
     confirmation: Confirmation | None = strawberry.field(
-        resolver=resolve.confirmation,
-        description="The treasury confirmation (its date and source), when there is one.",
+        description="The treasury confirmation (its date and source), when there is one."
     )
 
 

@@ -31,6 +31,4 @@ class Dwelling:
     surface_m2: float = strawberry.field(
         resolver=resolve.surface_m2, description="Living area in square metres."
     )
-    commune: Commune | None = strawberry.field(
-        resolver=resolve.commune, description="The commune the dwelling lies in."
-    )
+    commune: Commune | None = strawberry.field(description="The commune the dwelling lies in.")

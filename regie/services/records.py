@@ -184,19 +184,34 @@ def _lease(row: dict[str, Any]) -> LeaseRecord:
     )
 
 
-_LEASES = f"""
-SELECT l.id, l.tenant_id, l.dwelling_id, l.start_date, l.end_date, l.rent_cents,
+_LEASE_COLUMNS = f"""
+       l.id, l.tenant_id, l.dwelling_id, l.start_date, l.end_date, l.rent_cents,
        l.service_charges_cents, l.housing_benefit_cents,
        d.reference, d.address, d.dwelling_type, d.status AS dwelling_status, d.surface_dm2,
        d.commune_id, c.name AS commune_name, c.postal_code,
        s.id AS snapshot_id, s.charged_cents, s.confirmed_cents, s.declared_cents, s.open_charges,
-       s.last_charge_id, s.last_payment_id, s.as_of, {_PAYMENT_COLUMNS}
-FROM lease l
-JOIN dwelling d ON d.id = l.dwelling_id
-JOIN commune c ON c.id = d.commune_id
+       s.last_charge_id, s.last_payment_id, s.as_of, {_PAYMENT_COLUMNS}"""
+
+# Left joins throughout: a tenant without a lease still comes back (with null lease columns).
+_LEASE_JOINS = """
+LEFT JOIN dwelling d ON d.id = l.dwelling_id
+LEFT JOIN commune c ON c.id = d.commune_id
 LEFT JOIN account_snapshot s ON s.lease_id = l.id
 LEFT JOIN payment p ON p.id = s.last_payment_id
-LEFT JOIN confirmation pc ON pc.payment_id = p.id
+LEFT JOIN confirmation pc ON pc.payment_id = p.id"""
+
+_LEASES = f"""
+SELECT {_LEASE_COLUMNS}
+FROM lease l {_LEASE_JOINS}
+WHERE {{condition}}
+ORDER BY l.start_date, l.id
+"""  # noqa: S608 - constant text: values go in parameters
+
+_TENANTS_WITH_LEASES = f"""
+SELECT t.id AS t_id, t.code AS t_code, t.title AS t_title, t.surname AS t_surname,
+       t.first_name AS t_first_name, t.phone AS t_phone, {_LEASE_COLUMNS}
+FROM tenant t
+LEFT JOIN lease l ON l.tenant_id = t.id {_LEASE_JOINS}
 WHERE {{condition}}
 ORDER BY l.start_date, l.id
 """  # noqa: S608 - constant text: values go in parameters
@@ -210,6 +225,60 @@ async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseRecord]:
     params: list[object] = []
     sql = _LEASES.format(condition=_in("l.tenant_id", tenant_ids, params))
     return pick_current_leases([_lease(row) for row in await database.fetch(sql, params)])
+
+
+@dataclass(frozen=True)
+class TenantsWithLeases:
+    tenants: dict[int, TenantRecord]
+    current_leases: dict[int, LeaseRecord]
+    """By tenant id; a tenant who never had a lease has none."""
+
+
+async def _tenants_with_leases(condition: str, params: list[object]) -> TenantsWithLeases:
+    found: dict[int, TenantRecord] = {}
+    leases: list[LeaseRecord] = []
+    for row in await database.fetch(_TENANTS_WITH_LEASES.format(condition=condition), params):
+        if row["t_id"] not in found:
+            found[row["t_id"]] = TenantRecord(
+                row["t_id"],
+                row["t_code"],
+                row["t_title"],
+                row["t_surname"],
+                row["t_first_name"],
+                row["t_phone"],
+            )
+        if row["id"] is not None:
+            leases.append(_lease(row))
+    return TenantsWithLeases(found, pick_current_leases(leases))
+
+
+async def tenants_with_current_leases(ids: Sequence[int]) -> TenantsWithLeases:
+    """These tenants with their current leases, as :func:`current_leases` reads them: one
+    statement for a page of search results."""
+    if not ids:
+        return TenantsWithLeases({}, {})
+    params: list[object] = []
+    return await _tenants_with_leases(_in("t.id", ids, params), params)
+
+
+async def tenant_with_current_lease_by_code(
+    code: str, commune_ids: frozenset[int] | None
+) -> TenantsWithLeases:
+    """The tenant with this code, if their current or a past lease lies in ``commune_ids``
+    (``None``: anywhere), with their current lease: one statement."""
+    params: list[object] = [code]
+    condition = f"t.code = {database.placeholder(1)}"
+    if commune_ids is not None:
+        marks = []
+        for commune_id in sorted(commune_ids) or [0]:
+            params.append(commune_id)
+            marks.append(database.placeholder(len(params)))
+        in_scope = f"sd.commune_id IN ({', '.join(marks)})"
+        condition += (
+            " AND t.id IN (SELECT sl.tenant_id FROM lease sl JOIN dwelling sd "  # noqa: S608 - placeholders only
+            f"ON sd.id = sl.dwelling_id WHERE {in_scope})"
+        )
+    return await _tenants_with_leases(condition, params)
 
 
 _PAYMENTS = f"""
@@ -254,6 +323,29 @@ async def payments(ids: Sequence[int]) -> dict[int, PaymentRecord]:
     params: list[object] = []
     sql = _PAYMENTS.format(condition=_in("p.id", ids, params))
     return {row["p_id"]: _payment(row) for row in await database.fetch(sql, params)}
+
+
+async def payments_of_tenant(
+    tenant_id: int, after: tuple[date, int] | None, limit: int
+) -> list[PaymentRecord]:
+    """A tenant's payments on all their leases, newest first (paid on, then id), after the
+    keyset ``after``; one statement."""
+    params: list[object] = [tenant_id]
+    condition = f"l.tenant_id = {database.placeholder(1)}"
+    if after is not None:
+        paid_on, payment_id = after
+        params += [paid_on, paid_on, payment_id]
+        condition += (
+            f" AND (p.paid_on < {database.placeholder(2)} OR (p.paid_on = "
+            f"{database.placeholder(3)} AND p.id < {database.placeholder(4)}))"
+        )
+    params.append(limit)
+    sql = (
+        f"SELECT {_PAYMENT_COLUMNS} FROM payment p JOIN lease l ON l.id = p.lease_id "  # noqa: S608 - placeholders only
+        f"LEFT JOIN confirmation pc ON pc.payment_id = p.id WHERE {condition} "
+        f"ORDER BY p.paid_on DESC, p.id DESC LIMIT {database.placeholder(len(params))}"
+    )
+    return [_payment(row) for row in await database.fetch(sql, params)]
 
 
 async def charges(ids: Sequence[int]) -> dict[int, ChargeRecord]:

@@ -11,7 +11,7 @@ from typing import cast
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
-from regie.db import ledger, tenants
+from regie.db import tenants
 from regie.services import database, names, records
 from regie.services.access import TENANTS_READ, Viewer, require_scope
 from regie.services.audit import DENIED, FAILED, OK, AuditTrail
@@ -43,6 +43,9 @@ class SearchPage:
     tenants: list[records.TenantRecord]
     offset: int
     has_next_page: bool
+    current_leases: dict[int, records.LeaseRecord]
+    """The current lease (with dwelling and account) of each tenant of the page that has one,
+    read in the same statement as the tenants."""
 
 
 def check_page_size(first: int | None, argument: str = "first") -> int:
@@ -109,10 +112,11 @@ async def search_tenants(
         ids = await _code_matches(viewer, query_words[0], offset, limit + 1)
     else:
         ids = await _name_matches(viewer, query_words, offset, limit + 1)
-    rows = await records.tenants(ids[:limit])
+    page = await records.tenants_with_current_leases(ids[:limit])
+    rows = page.tenants
     if trail is not None:
         trail.note("tenant.search", detail=f"{min(len(ids), limit)} results")
-    return SearchPage([rows[i] for i in ids[:limit]], offset, len(ids) > limit)
+    return SearchPage([rows[i] for i in ids[:limit]], offset, len(ids) > limit, page.current_leases)
 
 
 async def _ids(query: QuerySet[tenants.Tenant], offset: int, count: int) -> list[int]:
@@ -186,9 +190,7 @@ async def _other_name_matches(
     spread along the key order (a first name like "hélène"); several words usually include a
     surname, whose matches sit together, so those are always collected.
     """
-    match_counts = {
-        w: await _word_range(tenants.TenantNameWord.all(), w).count() for w in set(words)
-    }
+    match_counts = await _word_match_counts(sorted(set(words)))
     rarest = min(match_counts, key=lambda w: match_counts[w])
     if len(words) == 1:
         tenant_count = max(1, await _tenant_count())
@@ -214,12 +216,21 @@ async def _tenant_count() -> int:
     return _tenant_count_cache[1]
 
 
-def _word_range(
-    query: QuerySet[tenants.TenantNameWord], word: str
-) -> QuerySet[tenants.TenantNameWord]:
-    bound = names.prefix_upper_bound(word)
-    query = query.filter(word__gte=word)
-    return query.filter(word__lt=bound) if bound is not None else query
+async def _word_match_counts(words: list[str]) -> dict[str, int]:
+    """How many name words start with each of ``words``: one statement for them all."""
+    params: list[object] = []
+    counts: list[str] = []
+    for word in words:
+        params.append(word)
+        condition = f"word >= {database.placeholder(len(params))}"
+        bound = names.prefix_upper_bound(word)
+        if bound is not None:
+            params.append(bound)
+            condition += f" AND word < {database.placeholder(len(params))}"
+        count = f"(SELECT COUNT(*) FROM tenant_name_word WHERE {condition})"  # noqa: S608 - placeholders only
+        counts.append(f"{count} AS c{len(counts)}")
+    row = (await database.fetch(f"SELECT {', '.join(counts)}", params))[0]
+    return {word: int(row[f"c{i}"]) for i, word in enumerate(words)}
 
 
 async def _matches_in_key_order(
@@ -297,24 +308,28 @@ async def tenant_by_code(
     Both answers are the same to the caller; the audit log tells them apart (a lookup outside
     one's sectors is recorded as denied).
     """
+    found = await tenant_with_lease_by_code(viewer, code, trail)
+    return next(iter(found.tenants.values())) if found is not None else None
+
+
+async def tenant_with_lease_by_code(
+    viewer: Viewer, code: str, trail: AuditTrail | None = None
+) -> records.TenantsWithLeases | None:
+    """:func:`tenant_by_code`, with the tenant's current lease and account read in the same
+    statement."""
     require_scope(viewer, TENANTS_READ)
     code = code.strip().upper()
     if not code or len(code) > MAX_CODE_LENGTH:
         return None
-    rows = (
-        await tenants.Tenant.filter(_scoped(viewer), code=code)
-        .limit(1)
-        .values(*records.TENANT_COLUMNS)
-    )
-    found = records.tenant_record(rows[0]) if rows else None
+    found = await records.tenant_with_current_lease_by_code(code, viewer.commune_ids)
     if trail is not None:
-        if found is not None:
+        if found.tenants:
             trail.note("tenant.read", code, OK)
         elif viewer.commune_ids is not None and await tenants.Tenant.exists(code=code):
             trail.note("tenant.read", code, DENIED, "outside the collector's sectors")
         else:
             trail.note("tenant.read", code, FAILED, "unknown code")
-    return found
+    return found if found.tenants else None
 
 
 def leases_of(tenant_ids: Sequence[int]) -> QuerySet[tenants.Lease]:
@@ -334,19 +349,16 @@ class PaymentCursor:
 
 @dataclass(frozen=True)
 class PaymentPage:
-    payments: list[ledger.Payment]
+    payments: list[records.PaymentRecord]
     has_next_page: bool
 
 
 async def payments_page(
     tenant_id: int, first: int | None, after: PaymentCursor | None
 ) -> PaymentPage:
-    """A tenant's payments on all their leases, newest first, paged by keyset."""
+    """A tenant's payments on all their leases, newest first, paged by keyset, with their
+    confirmations."""
     limit = check_page_size(first)
-    query = ledger.Payment.filter(lease__tenant_id=tenant_id)
-    if after is not None:
-        query = query.filter(
-            Q(paid_on__lt=after.paid_on) | Q(paid_on=after.paid_on, id__lt=after.id)
-        )
-    rows = await query.order_by("-paid_on", "-id").limit(limit + 1)
+    keyset = (after.paid_on, after.id) if after is not None else None
+    rows = await records.payments_of_tenant(tenant_id, keyset, limit + 1)
     return PaymentPage(rows[:limit], len(rows) > limit)

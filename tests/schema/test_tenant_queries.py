@@ -139,7 +139,7 @@ async def test_internal_errors_reach_the_client_masked(
     async def broken(*args: object) -> None:
         raise RuntimeError('SELECT * FROM "tenant" -- secret detail')
 
-    monkeypatch.setattr(tenants, "tenant_by_code", broken)
+    monkeypatch.setattr(tenants, "tenant_with_lease_by_code", broken)
     body = await graphql(office_client, TENANT, code="1000001")
     assert body["errors"][0]["message"].startswith("Unexpected error.")
     assert "SELECT" not in str(body) and "Traceback" not in str(body)
@@ -173,7 +173,7 @@ async def test_a_page_of_tenants_costs_a_fixed_number_of_statements(
             body = await graphql(office_client, ACCOUNT_PAGE, text="martin", first=page_size)
         assert len(body["data"]["searchTenants"]["edges"]) == page_size
         counts[page_size] = len(statements)
-    # the session with its user and device (1); the search: exact code, surname-prefix rank,
-    # the tenants (3); the leases with their dwellings, communes, snapshots, last payments and
-    # their confirmations (1); the audit log's last hash and the insert (2)
-    assert counts == {3: 7, 20: 7}
+    # the session with its user and device (1); the search: exact code, surname-prefix rank (2);
+    # the tenants with their current leases, dwellings, communes, snapshots, last payments and
+    # confirmations (1); the audit log's last hash and the insert (2)
+    assert counts == {3: 6, 20: 6}

@@ -50,7 +50,7 @@ from regie.schema.schema import schema
 from regie.services import oauth_clients, references
 from regie.services.access import CONFIRMATIONS_WRITE, Viewer
 from regie.services.audit import AuditTrail
-from regie.services.imports import CHUNK_SIZE
+from regie.services.imports import TRANSACTION_SECONDS
 from regie.settings import load_settings
 from regie.treasury.importer import import_file
 from regie.treasury.push import sign
@@ -258,7 +258,9 @@ async def push_latencies(codes: list[str], rng: random.Random, count: int) -> li
     return samples
 
 
-async def main(entries: int, dwellings: int, pushes: int, chunk_size: int, cli: bool) -> None:
+async def main(
+    entries: int, dwellings: int, pushes: int, chunk_size: int | None, cli: bool
+) -> None:
     rng = random.Random(20261126)
     with tempfile.TemporaryDirectory(prefix="regie-bench-") as folder:
         path = Path(folder) / "bench.sqlite3"
@@ -367,7 +369,14 @@ async def main(entries: int, dwellings: int, pushes: int, chunk_size: int, cli: 
         ),
     ]
     rows[11:11] = cli_rows if cli_samples else []
-    rows.insert(0, ("entries per transaction (chunk)", f"{chunk_size}", ""))
+    sizes = sorted(report.chunk_sizes) or [0]
+    chunking = (
+        f"{chunk_size}"
+        if chunk_size is not None
+        else f"{statistics.median(sizes):,.0f} (median; {sizes[0]:,}–{sizes[-1]:,}, "
+        f"sized to {TRANSACTION_SECONDS * 1000:.0f} ms transactions)"
+    )
+    rows.insert(0, ("entries per transaction (chunk)", chunking, ""))
     print("| measure | value | target |")
     print("|---|---:|---|")
     for name, value, target in rows:
@@ -379,7 +388,9 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--dwellings", type=int, default=3500)
     parser.add_argument("--pushes", type=int, default=300)
-    parser.add_argument("--chunk", type=int, default=CHUNK_SIZE, help="entries per transaction")
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="entries per transaction (default: adaptive)"
+    )
     parser.add_argument("--no-cli", action="store_true", help="skip the other-process import")
     options = parser.parse_args()
     asyncio.run(

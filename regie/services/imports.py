@@ -7,12 +7,16 @@ A delivery is one :class:`~regie.db.imports.ImportBatch`, unique by channel and 
 - a batch left ``running`` by a killed importer is resumed by the next run; one whose importer is
   still alive (same host and a live process, or progress in the last minute) → ``IN_PROGRESS``.
 
-Entries are applied in chunks of a few hundred, each in one short transaction that inserts the
-entries' identity rows (UNIQUE ``entry_key``) together with their ledger effects, the queue
-items, the rejected lines, the account snapshots and the batch's counters. A crash therefore
-leaves every entry wholly applied or not at all, and the counters agree with what was applied;
-an entry already applied by any batch counts as a duplicate. Live updates are published after
-each chunk commits.
+Entries are applied in chunks, each in one short transaction that inserts the entries' identity
+rows (UNIQUE ``entry_key``) together with their ledger effects, the queue items, the rejected
+lines, the account snapshots and the batch's counters. A crash therefore leaves every entry
+wholly applied or not at all, and the counters agree with what was applied; an entry already
+applied by any batch counts as a duplicate. Live updates are published after each chunk commits,
+and each tenant whose account the batch changed is audited once, after the first such chunk.
+
+Everything but the writes happens outside the transactions: records are matched a few thousand
+at a time (a handful of queries), rows are built, and only then does a transaction run, sized to
+last about TRANSACTION_SECONDS (on SQLite every lookup of the process waits while one runs).
 
 Pending and information-only entries (camt ``PDNG``/``INFO``) are counted and not applied; they
 leave no identity row, so the booked entry that follows is applied.
@@ -21,22 +25,23 @@ leave no identity row, so the booked entry that follows is applied.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import logging
 import os
 import socket
+import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any, Protocol, cast, runtime_checkable
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from regie.db import imports, ledger, matching, treasury
@@ -47,10 +52,23 @@ from regie.treasury.records import BankEntry, RejectedEntry
 
 logger = logging.getLogger("regie.imports")
 
-CHUNK_SIZE = 200
+CHUNK_SIZE = 250
+"""Entries in the first chunk of an import; the next ones are sized to TRANSACTION_SECONDS."""
+TRANSACTION_SECONDS = 0.015
+"""How long a chunk's transaction should last. On SQLite every lookup of the process waits while
+one runs, so its length, not the number of entries, is what a chunk must keep small; the same
+number of entries takes twice as long on a machine twice as busy."""
+CHUNK_LIMITS = (50, 2000)
+PLAN_SIZE = 2000
+"""Records matched together, then written in as many transactions as their size calls for."""
 STALE_AFTER = timedelta(seconds=60)
 """An importer that made no progress for this long is presumed dead; its batch may be resumed."""
 MAX_ATTEMPTS = 5
+AUDIT_EVENTS_PER_WRITE = 100
+QUIET_BEFORE_WRITING = 0.002
+"""Seconds the database must have been left alone by requests before a chunk's transaction."""
+COURTESY_LIMIT = 0.05
+"""The longest a chunk waits for that (a lookup takes a few milliseconds)."""
 _HOST = socket.gethostname()
 PAYMENT_COLUMNS = (
     "id", "lease_id", "amount_cents", "method", "status", "source", "paid_on", "recorded_at",
@@ -71,6 +89,12 @@ SNAPSHOT_COLUMNS = (
     "id", "lease_id", "charged_cents", "confirmed_cents", "declared_cents", "open_charges",
     "last_charge_id", "last_payment_id", "as_of",
 )  # fmt: skip
+QUEUE_COLUMNS = (
+    "batch_id", "entry_key", "kind", "status", "amount_cents", "booked_on", "payer_name",
+    "payer_iban_fingerprint", "payer_iban_last4", "remittance", "end_to_end_id", "bulk_payer",
+    "reason", "suggestions", "created_at",
+)  # fmt: skip
+REJECTED_COLUMNS = ("batch_id", "position", "reason")
 
 Record = BankEntry | RejectedEntry
 Progress = Callable[[int, int], None]
@@ -137,6 +161,8 @@ class ImportReport:
     """(position, reason) of the rejected lines, first ones only (see ``counts.rejected``)."""
     resumed: bool = False
     format: str | None = None
+    chunk_sizes: list[int] = field(default_factory=list)
+    """Entries in each chunk this run applied (one transaction each), in order."""
 
     @property
     def failed(self) -> bool:
@@ -214,44 +240,113 @@ async def _claim(
     return batch, None, True
 
 
+@runtime_checkable
+class RecordSource(Protocol):
+    """Records handed out a few at a time: a file read by another thread or process."""
+
+    async def take(self, count: int) -> list[Record]:
+        """Up to ``count`` next records; an empty list at the end."""
+        ...
+
+
+class _IterableSource:
+    """An iterable's records; with a ``reader`` executor, the next chunk is read in its thread
+    while the caller applies the current one."""
+
+    def __init__(self, records: Iterable[Record], reader: Executor | None) -> None:
+        self._iterator = iter(records)
+        self._reader = reader
+        self._ahead: asyncio.Future[list[Record]] | None = None
+
+    def _take(self, count: int) -> list[Record]:
+        return list(itertools.islice(self._iterator, count))
+
+    async def take(self, count: int) -> list[Record]:
+        if self._reader is None:
+            return self._take(count)
+        # Parsing is CPU work: in a thread, lookups served by the same event loop are not held up.
+        # Always the same thread (a one-worker executor): lxml parsers must not change threads.
+        loop = asyncio.get_running_loop()
+        ahead = self._ahead or loop.run_in_executor(self._reader, self._take, count)
+        self._ahead = None
+        chunk = await ahead
+        if chunk:
+            self._ahead = loop.run_in_executor(self._reader, self._take, count)
+        return chunk
+
+    async def settle(self) -> None:
+        """Wait for a read-ahead nobody will use (the import ended early): the reader's thread is
+        then free for whatever closes the file."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            await asyncio.wait([ahead])
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: the import's own outcome is what is reported
+
+
 async def run_import(
     request: ImportRequest,
-    records: Iterable[Record],
+    records: Iterable[Record] | RecordSource,
     *,
     expected_records: int = 0,
     progress: Progress | None = None,
-    chunk_size: int = CHUNK_SIZE,
+    chunk_size: int | None = None,
     reader: Executor | None = None,
 ) -> ImportReport:
-    """Apply ``records`` as the batch ``request`` describes; see the module docstring."""
+    """Apply ``records`` as the batch ``request`` describes; see the module docstring.
+
+    ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
+    current one is applied) or a :class:`RecordSource`. ``chunk_size`` fixes the entries per
+    transaction; by default they follow how long transactions take (:class:`_ChunkSizer`).
+    """
     owner = _owner_token()
     batch, refusal, resumed = await _claim(request, owner)
     if refusal is not None:
         return await _refused_report(batch, refusal)
 
+    source = records if isinstance(records, RecordSource) else _IterableSource(records, reader)
     skip = batch.records_done
-    iterator = iter(records)
     position = 0
     bulk_payers = await matcher.registered_bulk_payers()
+    audited: set[str] = set()
+    sizer = _ChunkSizer(chunk_size)
     try:
         while True:
-            chunk = await _next_chunk(iterator, chunk_size, reader)
-            if not chunk:
+            records, failure = await _take(source, sizer.size, max(sizer.size, PLAN_SIZE))
+            if not records and failure is None:
                 break
             start = position
-            position += len(chunk)
-            if position <= skip:
+            position += len(records)
+            if position <= skip and failure is None:
                 continue  # applied before the interruption
             if start < skip:
-                chunk = chunk[skip - start :]
-            change = await _apply_chunk(
-                batch.id, owner, chunk, request.channel, request.source, bulk_payers
-            )
-            if change is not None:
-                await _audit_accounts(request, change)
-                await events.publish_accounts_changed(change)
-            if progress is not None:
-                progress(position, max(expected_records, position))
+                records = records[skip - start :]
+            # A return finds its original among the payments already written: with one in the
+            # batch, each chunk is matched once the chunks before it are written.
+            together = not any(isinstance(r, BankEntry) and matcher.is_return(r) for r in records)
+            planned = await _plan(records, bulk_payers) if together else []
+            done = 0
+            while done < len(records):
+                size = sizer.size
+                if not sizer.fixed and len(records) - done < size * 3 // 2:
+                    size = len(records) - done  # no small chunk at the end: a commit costs
+                if together:
+                    chunk = planned[done : done + size]
+                else:
+                    chunk = await _plan(records[done : done + size], bulk_payers)
+                done += len(chunk)
+                change, seconds = await _apply_chunk(
+                    batch.id, owner, chunk, request.channel, request.source, bulk_payers
+                )
+                sizer.observe(len(chunk), seconds)
+                if change is not None:
+                    await _audit_accounts(request, change, audited)
+                    await events.publish_accounts_changed(change)
+                if progress is not None:
+                    applied = position - len(records) + done
+                    progress(applied, max(expected_records, applied))
+            if failure is not None:
+                raise failure  # what was read before it is applied: a re-run resumes after it
         now = now_utc()
         await imports.ImportBatch.filter(id=batch.id, owner=owner).update(
             status=imports.ImportStatus.DONE, finished_at=now, heartbeat_at=now, owner=""
@@ -271,6 +366,9 @@ async def run_import(
         except Exception:  # the database itself may be what failed
             logger.warning("could not release import batch %s", batch.id)
         raise
+    finally:
+        if isinstance(source, _IterableSource):
+            await source.settle()
     await batch.refresh_from_db()
     report = ImportReport(
         Outcome.IMPORTED,
@@ -279,28 +377,40 @@ async def run_import(
         Counts.of(batch),
         await rejected_lines(batch.id),
         resumed=resumed,
+        chunk_sizes=sizer.sizes,
     )
     await _audit(request, report)
     return report
 
 
-async def _audit_accounts(request: ImportRequest, change: events.AccountsChanged) -> None:
-    """One audit event per tenant whose account a chunk changed: every write names its tenant."""
+async def _audit_accounts(
+    request: ImportRequest, change: events.AccountsChanged, audited: set[str]
+) -> None:
+    """One audit event per tenant whose account the batch changed, written as soon as the chunk
+    that first changed it has committed: every write names its tenant, and the batch's rows say
+    which entries it applied. (One per entry, as before, made the audit log as large as the file
+    and cost an import about as much as its own writes.)"""
+    codes = [code for code in dict.fromkeys(change.tenant_codes) if code not in audited]
+    audited.update(codes)
     at = now_utc()
-    await audit.append(
-        [
-            audit.Event(
-                at=at,
-                actor=request.source,
-                surface=request.channel.value,
-                action=f"treasury.{change.reason}",
-                tenant_code=code,
-                outcome=audit.OK,
-                detail=f"batch {change.batch_id}",
-            )
-            for code in change.tenant_codes
-        ]
-    )
+    # A few hundred events at a time: each append is a transaction that hashes its events, and
+    # the first chunks of a file name hundreds of tenants.
+    for start in range(0, len(codes), AUDIT_EVENTS_PER_WRITE):
+        await _let_requests_through()  # each append is a transaction too
+        await audit.append(
+            [
+                audit.Event(
+                    at=at,
+                    actor=request.source,
+                    surface=request.channel.value,
+                    action=f"treasury.{change.reason}",
+                    tenant_code=code,
+                    outcome=audit.OK,
+                    detail=f"batch {change.batch_id}",
+                )
+                for code in codes[start : start + AUDIT_EVENTS_PER_WRITE]
+            ]
+        )
 
 
 async def _audit(request: ImportRequest, report: ImportReport) -> None:
@@ -355,20 +465,46 @@ async def rejected_lines(batch_id: int, limit: int = 1000) -> list[tuple[str, st
     return [(position, reason) for position, reason in rows]
 
 
-async def _next_chunk(
-    iterator: Iterator[Record], size: int, reader: Executor | None
-) -> list[Record]:
-    def take() -> list[Record]:
-        return list(itertools.islice(iterator, size))
+async def _take(
+    source: RecordSource, piece: int, total: int
+) -> tuple[list[Record], Exception | None]:
+    """Up to ``total`` records, read ``piece`` at a time, and the error that stopped the reading
+    early, if any (the records read before it are still applied)."""
+    records: list[Record] = []
+    while len(records) < total:
+        try:
+            taken = await source.take(min(piece, total - len(records)))
+        except Exception as error:
+            return records, error
+        if not taken:
+            break
+        records += taken
+    return records, None
 
-    if reader is None:
-        return take()
-    # Parsing is CPU work: in a thread, lookups served by the same event loop are not held up.
-    # Always the same thread (a one-worker executor): lxml parsers must not change threads.
-    return await asyncio.get_running_loop().run_in_executor(reader, take)
+
+class _ChunkSizer:
+    """Entries per chunk: fixed when asked, else as many as fit in TRANSACTION_SECONDS, from the
+    transactions so far (a moving average, within CHUNK_LIMITS)."""
+
+    def __init__(self, fixed: int | None) -> None:
+        self.fixed = fixed is not None
+        self.size = fixed if fixed is not None else CHUNK_SIZE
+        self.sizes: list[int] = []
+
+    def observe(self, entries: int, seconds: float) -> None:
+        self.sizes.append(entries)
+        if self.fixed or entries < self.size or seconds <= 0:
+            return  # a short last chunk, or one skipped on resuming, says nothing
+        fitting = entries * TRANSACTION_SECONDS / seconds
+        low, high = CHUNK_LIMITS
+        self.size = max(low, min(high, round((self.size + fitting) / 2)))
 
 
 # --- one chunk -----------------------------------------------------------------------------------
+#
+# A chunk is read, matched and turned into rows outside any transaction; the transaction only
+# executes the writes (and re-reads what it must lock), because on SQLite every lookup waits for
+# the one connection while a transaction holds it.
 
 
 @dataclass
@@ -376,19 +512,67 @@ class _Applied:
     counts: Counts
     tenant_codes: list[str]
     applied: int
+    seconds: float  # how long its transaction lasted
+
+
+@dataclass
+class _Planned:
+    """A record, and what to do with it: its decision when it is a new booked entry."""
+
+    record: Record
+    key: str | None = None  # booked entries: their identity
+    duplicate: bool = False
+    decision: matcher.Decision | None = None
+
+
+async def _plan(
+    records: Sequence[Record], bulk_payers: Sequence[payers.KnownBulkPayer]
+) -> list[_Planned]:
+    """Sort ``records`` out and match the new booked entries, reading only.
+
+    Done for more records than one transaction writes: the look-ups matching needs cost per query
+    more than per entry. Deciding for the entries of several transactions at once decides as one
+    after the other would (a declared payment or an original is given to one entry only), and
+    what others write meanwhile is caught by the writes' conditions and keys (see _write).
+    """
+    planned = [_Planned(record) for record in records]
+    booked = [
+        item
+        for item in planned
+        if isinstance(item.record, BankEntry) and item.record.status == "booked"
+    ]
+    for item in booked:
+        item.key = entry_key(cast(BankEntry, item.record).entry_id)
+    existing = await _existing_keys([cast(str, item.key) for item in booked])
+    fresh: list[_Planned] = []
+    seen: set[str] = set()
+    for item in booked:
+        key = cast(str, item.key)
+        if key in existing or key in seen:
+            item.duplicate = True
+        else:
+            seen.add(key)
+            fresh.append(item)
+    decisions = await matcher.plan([cast(BankEntry, item.record) for item in fresh], bulk_payers)
+    for item, decision in zip(fresh, decisions, strict=True):
+        item.decision = decision
+    await asyncio.sleep(0)  # matching is CPU work: let requests run before the rows are built
+    return planned
 
 
 async def _apply_chunk(
     batch_id: int,
     owner: str,
-    records: Sequence[Record],
+    planned: Sequence[_Planned],
     channel: imports.ImportChannel,
     source: str,
     bulk_payers: Sequence[payers.KnownBulkPayer],
-) -> events.AccountsChanged | None:
+) -> tuple[events.AccountsChanged | None, float]:
+    """Write ``planned`` in one transaction. Returns what it changed (None: nothing to tell), and
+    how long the transaction lasted."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            applied = await _try_chunk(batch_id, owner, records, channel, source, bulk_payers)
+            applied = await _try_chunk(batch_id, owner, planned, channel, source)
             break
         except IntegrityError:
             # Another importer applied some of these entries (or took the ids we reserved)
@@ -396,9 +580,10 @@ async def _apply_chunk(
             if attempt == MAX_ATTEMPTS:
                 raise
             await asyncio.sleep(0.05 * attempt)
+            planned = await _plan([item.record for item in planned], bulk_payers)
     if applied.applied == 0:
-        return None
-    return events.AccountsChanged(
+        return None, applied.seconds
+    change = events.AccountsChanged(
         tenant_codes=tuple(applied.tenant_codes),
         reason="confirmation",
         channel=channel.value,
@@ -406,77 +591,129 @@ async def _apply_chunk(
         applied_at=now_utc().isoformat(),
         batch_id=batch_id,
     )
+    return change, applied.seconds
 
 
 async def _try_chunk(
     batch_id: int,
     owner: str,
-    records: Sequence[Record],
+    planned: Sequence[_Planned],
     channel: imports.ImportChannel,
     source: str,
-    bulk_payers: Sequence[payers.KnownBulkPayer],
 ) -> _Applied:
-    counts = Counts(read=len(records))
-    rejected = [r for r in records if isinstance(r, RejectedEntry)]
-    entries = [r for r in records if isinstance(r, BankEntry)]
-    booked = [e for e in entries if e.status == "booked"]
-    counts.pending = len(entries) - len(booked)
+    counts = Counts(read=len(planned))
+    rejected: list[RejectedEntry] = []
+    decisions: list[matcher.Decision] = []
+    keys: list[str] = []
+    for item in planned:
+        record = item.record
+        if isinstance(record, RejectedEntry):
+            rejected.append(record)
+        elif item.duplicate:
+            counts.duplicates += 1
+        elif item.decision is not None:
+            decisions.append(item.decision)
+            keys.append(cast(str, item.key))
+        else:
+            counts.pending += 1
     counts.rejected = len(rejected)
 
-    keys = [entry_key(e.entry_id) for e in booked]
-    existing = set(
-        cast(
-            list[str],
-            await imports.ImportedEntry.filter(entry_key__in=keys).values_list(
-                "entry_key", flat=True
-            ),
-        )
-    )
-    fresh: list[BankEntry] = []
-    seen: set[str] = set()
-    for entry, key in zip(booked, keys, strict=True):
-        if key in existing or key in seen:
-            counts.duplicates += 1
-        else:
-            seen.add(key)
-            fresh.append(entry)
-    decisions = await matcher.plan(fresh, bulk_payers)
-
     now = now_utc()
-    async with in_transaction() as connection:
-        written = await _write(connection, batch_id, decisions, channel, source, now)
-        counts.new = len(decisions)
-        counts.matched = written.matched
-        counts.unmatched = written.unmatched
-        counts.ignored = written.ignored
-        counts.credit_cents = sum(
-            d.entry.amount_cents for d in decisions if d.entry.direction == "credit"
-        )
-        if rejected:
-            await imports.RejectedLine.bulk_create(
-                [
-                    imports.RejectedLine(
-                        batch_id=batch_id, position=r.position[:120], reason=r.reason[:500]
-                    )
-                    for r in rejected
-                ]
-            )
-        updated = await imports.ImportBatch.filter(id=batch_id, owner=owner).update(
-            records_done=F("records_done") + counts.read,
-            read_count=F("read_count") + counts.read,
-            new_count=F("new_count") + counts.new,
-            duplicate_count=F("duplicate_count") + counts.duplicates,
-            matched_count=F("matched_count") + counts.matched,
-            unmatched_count=F("unmatched_count") + counts.unmatched,
-            ignored_count=F("ignored_count") + counts.ignored,
-            pending_count=F("pending_count") + counts.pending,
-            rejected_count=F("rejected_count") + counts.rejected,
-            total_credit_cents=F("total_credit_cents") + counts.credit_cents,
-            heartbeat_at=now,
-        )
-        if updated != 1:
+    rows = _Rows(connections.get("default"), batch_id, decisions, keys, channel, source, now)
+    rejected_rows = [(batch_id, r.position[:120], r.reason[:500]) for r in rejected]
+    counts.new = len(decisions)
+    counts.credit_cents = sum(
+        d.entry.amount_cents for d in decisions if d.entry.direction == "credit"
+    )
+
+    counts.matched = rows.written.matched
+    counts.unmatched = rows.written.unmatched
+    counts.ignored = rows.written.ignored
+
+    await _let_requests_through()
+    started = time.perf_counter()
+    async with in_transaction("default") as connection:
+        # The batch's counters first: a write as the first statement makes an SQLite transaction
+        # take the write lock as it begins, so a commit by another connection (another process,
+        # or this one's background writer) cannot make what it reads stale (SQLITE_BUSY_SNAPSHOT).
+        if await _add_counts(connection, batch_id, owner, counts, now) != 1:
             raise LostOwnership()
-    return _Applied(counts, written.tenant_codes, written.matched)
+        written = await _write(connection, rows, now)
+        change = Counts(
+            matched=written.matched - counts.matched,
+            unmatched=written.unmatched - counts.unmatched,
+            ignored=written.ignored - counts.ignored,
+        )
+        if change != Counts():  # rare: another writer rejected or confirmed a payment first
+            await _add_counts(connection, batch_id, owner, change, now)
+            counts.add(change)
+        await bulk.insert_many(connection, imports.RejectedLine, REJECTED_COLUMNS, rejected_rows)
+    return _Applied(counts, written.tenant_codes, written.matched, time.perf_counter() - started)
+
+
+_COUNTERS = (
+    ("records_done", "read"), ("read_count", "read"), ("new_count", "new"),
+    ("duplicate_count", "duplicates"), ("matched_count", "matched"),
+    ("unmatched_count", "unmatched"), ("ignored_count", "ignored"), ("pending_count", "pending"),
+    ("rejected_count", "rejected"), ("total_credit_cents", "credit_cents"),
+)  # fmt: skip
+
+
+async def _add_counts(
+    connection: Any, batch_id: int, owner: str, counts: Counts, now: datetime
+) -> int:
+    """Add a chunk's counts to its batch's, if this importer still owns it; returns the rows
+    changed (0: the batch was taken over). Plain SQL: the queryset cost more than the update."""
+    mark = functools.partial(bulk.placeholder, connection)
+    assignments = [
+        f'"{column}" = "{column}" + {mark(i)}' for i, (column, _) in enumerate(_COUNTERS, 1)
+    ]
+    n = len(_COUNTERS)
+    sql = (
+        f'UPDATE "import_batch" SET {", ".join(assignments)}, "heartbeat_at" = {mark(n + 1)} '  # noqa: S608
+        f'WHERE "id" = {mark(n + 2)} AND "owner" = {mark(n + 3)}'
+    )
+    params = [getattr(counts, name) for _, name in _COUNTERS] + [now, batch_id, owner]
+    updated, _ = await connection.execute_query(sql, params)
+    return int(updated)
+
+
+async def _let_requests_through() -> None:
+    """Wait, briefly, until no request is using the database before a chunk's transaction.
+
+    On SQLite, Tortoise runs every query of the process on one connection behind one lock, and a
+    transaction holds it throughout. A lookup runs several queries in turn: a transaction that
+    begins between two of them makes the lookup wait for all of it, and a lookup could wait for
+    several. Beginning only once the connection has been left alone for a moment lets a lookup
+    that has started finish first, so it waits for one transaction at most. Bounded, so a stream
+    of requests slows an import down but never stops it; nothing to do on PostgreSQL (a pool).
+    """
+    lock = getattr(connections.get("default"), "_lock", None)  # SqliteClient's, if it is one
+    if not isinstance(lock, asyncio.Lock):
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + COURTESY_LIMIT
+    quiet_since = loop.time()
+    while (now := loop.time()) < deadline:
+        if lock.locked():
+            quiet_since = now
+        elif now - quiet_since >= QUIET_BEFORE_WRITING:
+            return
+        await asyncio.sleep(QUIET_BEFORE_WRITING / 4)
+
+
+async def _existing_keys(keys: Sequence[str]) -> set[str]:
+    """Which of ``keys`` some batch already applied (one query, no queryset per chunk)."""
+    if not keys:
+        return set()
+    connection = connections.get("default")
+    condition, params = bulk.in_list(connection, keys, 1)
+    rows = await bulk.fetch(
+        connection,
+        f'SELECT "entry_key" FROM "imported_entry" WHERE "entry_key" {condition}',  # noqa: S608
+        params,
+    )
+    return {row[0] for row in rows}
 
 
 @dataclass
@@ -487,29 +724,205 @@ class _Written:
     tenant_codes: list[str] = field(default_factory=list)
 
 
-async def _write(
-    connection: Any,
-    batch_id: int,
-    decisions: list[matcher.Decision],
-    channel: imports.ImportChannel,
-    source: str,
-    now: datetime,
-) -> _Written:
-    """The ledger effects of ``decisions`` and their identity rows, in the caller's transaction."""
-    written = _Written()
-    confirmation_channel = (
-        treasury.ConfirmationChannel.PUSH
-        if channel == imports.ImportChannel.PUSH
-        else treasury.ConfirmationChannel.FILE
-    )
-    payment_source = (
-        ledger.PaymentSource.TREASURY_PUSH
-        if channel == imports.ImportChannel.PUSH
-        else ledger.PaymentSource.TREASURY_FILE
+class _Rows:
+    """The rows a chunk's decisions write, built before the transaction.
+
+    Payment, identity and confirmation rows hold values exactly as Tortoise would bind them (enum
+    values as their text, dates and aware datetimes as they are, texts cut to their columns'
+    lengths), so they skip the per-value conversion that cost as much as their insert.
+    New payments get their ids inside the transaction (:meth:`fill`); until then the identity and
+    confirmation rows that point to one hold its rank among the new payments.
+    """
+
+    def __init__(
+        self,
+        connection: Any,
+        batch_id: int,
+        decisions: list[matcher.Decision],
+        keys: list[str],
+        channel: imports.ImportChannel,
+        source: str,
+        now: datetime,
+    ) -> None:
+        self.connection = connection
+        self.batch_id = batch_id
+        self.decisions = decisions
+        self.keys = keys
+        self.channel = channel
+        self.source = source[:120]
+        self.now = now
+        self.build({i for i, d in enumerate(decisions) if d.declared_payment_id is not None})
+
+    def build(self, declared: set[int]) -> None:
+        """(Re)build every row, ``declared`` being the decisions that confirm a declared payment."""
+        push = self.channel == imports.ImportChannel.PUSH
+        confirmation_channel = (
+            treasury.ConfirmationChannel.PUSH if push else treasury.ConfirmationChannel.FILE
+        ).value
+        payment_source = (
+            ledger.PaymentSource.TREASURY_PUSH if push else ledger.PaymentSource.TREASURY_FILE
+        ).value
+        confirmed_status = ledger.PaymentStatus.CONFIRMED.value
+        matched = imports.EntryOutcome.MATCHED.value
+        confirm, reverse, ignore = (
+            matcher.Action.CONFIRM,
+            matcher.Action.REVERSE,
+            matcher.Action.IGNORE,
+        )
+        today = self.now.date()
+        written = _Written()
+        payments: list[list[Any]] = []
+        identities: list[list[Any]] = []
+        confirmations: list[list[Any]] = []
+        queue: list[list[Any]] = []
+        # (row, column, rank of the new payment) to fill once the payments have ids
+        pending: list[tuple[list[Any], int, int]] = []
+        # lease → [declared amount, new amount, [(paid on, rank) of its new payments], declared count]
+        by_lease: dict[int, list[Any]] = {}
+        reversed_leases: set[int] = set()
+        for index, (decision, key) in enumerate(zip(self.decisions, self.keys, strict=True)):
+            entry = decision.entry
+            action = decision.action
+            booked_on = entry.booking_date or entry.value_date
+            payment_id: int | None = None
+            rank = -1
+            if action is confirm:
+                written.matched += 1
+                outcome = matched
+                paid_on = booked_on or today
+                lease = by_lease.get(decision.lease_id or 0)
+                if lease is None:
+                    lease = by_lease[decision.lease_id or 0] = [0, 0, [], 0]
+                if index in declared:
+                    payment_id = decision.declared_payment_id
+                    lease[0] += entry.amount_cents
+                    lease[3] += 1
+                else:
+                    rank = len(payments)
+                    payments.append(
+                        [None, decision.lease_id, entry.amount_cents, decision.method.value,
+                         confirmed_status, payment_source, paid_on, self.now]
+                    )  # fmt: skip
+                    lease[1] += entry.amount_cents
+                    lease[2].append((paid_on, rank))
+                confirmation = [
+                    payment_id, confirmation_channel, self.source, paid_on, self.now,
+                    entry.entry_id[:140],
+                ]  # fmt: skip
+                confirmations.append(confirmation)
+                if rank >= 0:
+                    pending.append((confirmation, 0, rank))
+            elif action is reverse:
+                written.matched += 1
+                outcome = matched
+                payment_id = decision.original_payment_id
+                if decision.lease_id is not None:
+                    reversed_leases.add(decision.lease_id)
+            elif action is ignore:
+                written.ignored += 1
+                outcome = imports.EntryOutcome.IGNORED.value
+            else:
+                written.unmatched += 1
+                outcome = imports.EntryOutcome.UNMATCHED.value
+                queue.append(_queue_row(self.batch_id, key, decision, self.now))
+            if decision.tenant_code and outcome is matched:
+                written.tenant_codes.append(decision.tenant_code)
+            identity = [
+                key, self.batch_id, outcome, entry.direction == "credit", entry.amount_cents,
+                booked_on, (entry.end_to_end_id or None) and entry.end_to_end_id[:140], payment_id,
+            ]  # fmt: skip
+            identities.append(identity)
+            if rank >= 0:
+                pending.append((identity, 7, rank))
+        # A lease whose payment is reversed is summed up again from its ledger.
+        for lease_id in reversed_leases:
+            by_lease.pop(lease_id, None)
+        by_lease.pop(0, None)
+
+        statements = _statements(bulk.dialect(self.connection))
+        self.payments, self.identities, self.confirmations, self.queue, _ = statements
+        self.payment_values = payments
+        self.identity_values = identities
+        self.confirmation_values = confirmations
+        self.queue_values = self.queue.convert(queue)  # few rows, of many kinds of values
+        self.pending = pending
+        self.by_lease = by_lease
+        self.reversed_leases = reversed_leases
+        self.written = written
+
+    def confirm_leases(self) -> list[int]:
+        return sorted(self.by_lease)
+
+    def fill(self, new_ids: Sequence[int]) -> None:
+        """Give the new payments, and the rows pointing to them, their reserved ids."""
+        for row, new_id in zip(self.payment_values, new_ids, strict=True):
+            row[0] = new_id
+        for row, column, rank in self.pending:
+            row[column] = new_ids[rank]
+
+
+@functools.cache
+def _statements(
+    dialect: str,
+) -> tuple[bulk.Insert, bulk.Insert, bulk.Insert, bulk.Insert, bulk.Update]:
+    """The chunk's many-row statements, built once per dialect (the SQL text and converters)."""
+    connection = connections.get("default")
+    if bulk.dialect(connection) != dialect:  # pragma: no cover - one database per process
+        raise RuntimeError(f"statements for {dialect} asked on a {bulk.dialect(connection)} one")
+    return (
+        bulk.Insert(connection, ledger.Payment, PAYMENT_COLUMNS),
+        bulk.Insert(connection, imports.ImportedEntry, IDENTITY_COLUMNS),
+        bulk.Insert(connection, treasury.Confirmation, CONFIRMATION_COLUMNS),
+        bulk.Insert(connection, matching.UnmatchedItem, QUEUE_COLUMNS),
+        bulk.Update(connection, ledger.AccountSnapshot, _Snapshots.COLUMNS),
     )
 
-    # Returns: reject their original once (a conditional update, safe under concurrency).
-    reversed_leases: set[int] = set()
+
+def _queue_row(batch_id: int, key: str, decision: matcher.Decision, now: datetime) -> list[Any]:
+    entry = decision.entry
+    remittance = " / ".join(part for part in (*entry.remittance, entry.entry_text or "") if part)
+    return [
+        batch_id,
+        key,
+        decision.queue_kind or matching.UnmatchedKind.CREDIT,
+        matching.UnmatchedStatus.OPEN,
+        entry.amount_cents,
+        entry.booking_date or entry.value_date,
+        (entry.payer_name or None) and entry.payer_name[:140],
+        decision.iban_fingerprint,
+        payers.last4(entry.payer_iban) if entry.payer_iban else None,
+        remittance[:500] or None,
+        (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
+        decision.bulk_payer,
+        decision.rule[:300] or "no reference names a tenant",
+        [s.as_json() for s in decision.suggestions],
+        now,
+    ]
+
+
+async def _write(connection: Any, rows: _Rows, now: datetime) -> _Written:
+    """The ledger effects of the chunk's decisions and their identity rows, in the caller's
+    transaction. Identity rows carry a UNIQUE key: a violation rolls the whole chunk back (another
+    importer won), and the caller decides again."""
+    declared = {i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None}
+    changed = await _reject_reversed(rows.decisions, now)
+    confirmed = await _confirm_declared(connection, rows.decisions, declared)
+    if changed or confirmed != declared:
+        rows.build(confirmed)  # rare: another writer got to a payment first
+    new_ids = await bulk.reserve_ids(connection, ledger.Payment, len(rows.payment_values))
+    rows.fill(new_ids)
+    await rows.payments.execute(connection, rows.payment_values)
+    await rows.identities.execute(connection, rows.identity_values)
+    await rows.queue.execute(connection, rows.queue_values)
+    await rows.confirmations.execute(connection, rows.confirmation_values)
+    await _update_snapshots(connection, rows, new_ids, now)
+    return rows.written
+
+
+async def _reject_reversed(decisions: list[matcher.Decision], now: datetime) -> bool:
+    """Returns reject their original once (a conditional update, safe under concurrency). True when
+    one could not, and was turned into a queue item instead."""
+    changed = False
     for decision in decisions:
         if decision.action != matcher.Action.REVERSE:
             continue
@@ -522,223 +935,144 @@ async def _write(
             .exclude(status=ledger.PaymentStatus.REJECTED)
             .update(status=ledger.PaymentStatus.REJECTED, rejected_at=now, rejection_reason=reason)
         )
-        if done == 1 and decision.lease_id is not None:
-            reversed_leases.add(decision.lease_id)
-        else:
+        if done != 1 or decision.lease_id is None:
             decision.action = matcher.Action.QUEUE
             decision.queue_kind = matching.UnmatchedKind.REVERSAL
             decision.rule = "the original payment was already reversed"
             decision.original_payment_id = None
+            changed = True
+    return changed
 
-    # Confirmations of declared payments (conditional: a payment is confirmed once).
-    confirming = [d for d in decisions if d.action == matcher.Action.CONFIRM]
-    confirmed_declared: dict[int, int] = {}  # id(decision) → payment id
-    for decision in confirming:
-        if decision.declared_payment_id is None:
-            continue
-        done = await ledger.Payment.filter(
-            id=decision.declared_payment_id, status=ledger.PaymentStatus.DECLARED
-        ).update(status=ledger.PaymentStatus.CONFIRMED)
-        if done == 1:
-            confirmed_declared[id(decision)] = decision.declared_payment_id
 
-    creating = [d for d in confirming if id(d) not in confirmed_declared]
-    new_ids = await bulk.reserve_ids(connection, ledger.Payment, len(creating))
-    payment_of: dict[int, int] = dict(confirmed_declared)
-    payment_rows: list[tuple[Any, ...]] = []
-    for decision, new_id in zip(creating, new_ids, strict=True):
-        entry = decision.entry
-        payment_of[id(decision)] = new_id
-        payment_rows.append(
-            (
-                new_id,
-                decision.lease_id,
-                entry.amount_cents,
-                decision.method,
-                ledger.PaymentStatus.CONFIRMED,
-                payment_source,
-                entry.booking_date or entry.value_date or now.date(),
-                now,
+async def _confirm_declared(
+    connection: Any, decisions: list[matcher.Decision], declared: set[int]
+) -> set[int]:
+    """Confirm the declared payments ``declared`` (decision indexes) point to, each once whatever
+    else runs (a conditional update); returns the decisions whose payment this one confirmed."""
+    if not declared:
+        return set()
+    ids = {decisions[i].declared_payment_id: i for i in declared}
+    condition, params = bulk.in_list(connection, list(ids), 3)
+    marks = bulk.placeholder(connection, 1), bulk.placeholder(connection, 2)
+    # execute_query_dict: the PostgreSQL client returns no rows from execute_query for an UPDATE.
+    done = await connection.execute_query_dict(
+        f'UPDATE "payment" SET "status" = {marks[0]} '  # noqa: S608
+        f'WHERE "status" = {marks[1]} AND "id" {condition} RETURNING "id"',
+        [ledger.PaymentStatus.CONFIRMED.value, ledger.PaymentStatus.DECLARED.value, *params],
+    )
+    return {ids[row["id"]] for row in done}
+
+
+# --- account snapshots ---------------------------------------------------------------------------
+
+
+class _Snapshots:
+    """The new figures of the snapshots a chunk's confirmations change, by the rules of
+    services.accounts, from the rows read (and on PostgreSQL locked) inside the transaction.
+
+    A chunk touches hundreds of snapshots, most of whose texts repeat (the "as of" time of the
+    previous chunk, an account with nothing left to settle): each distinct text is decoded, and
+    each distinct list of open charges encoded, once.
+    """
+
+    COLUMNS = ("confirmed_cents", "declared_cents", "open_charges", "last_payment_id", "as_of",
+               "updated_at")  # fmt: skip
+
+    def __init__(self, connection: Any, now: datetime) -> None:
+        self.now = now
+        self.update = _statements(bulk.dialect(connection))[-1]
+        fields = ledger.AccountSnapshot._meta.fields_map
+        self._decode_charges = fields["open_charges"].to_python_value
+        self._encode_charges = cast(Any, fields["open_charges"]).encoder
+        self._decode_moment = fields["as_of"].to_python_value
+        self._charges: dict[Any, tuple[accounts.OpenCharge, ...]] = {}
+        self._texts: dict[tuple[accounts.OpenCharge, ...], str] = {}
+        self._moments: dict[Any, Any] = {}
+
+    def _open_charges(self, raw: Any) -> tuple[accounts.OpenCharge, ...]:
+        if not isinstance(raw, str):  # already decoded by the driver
+            raw = self._encode_charges(raw)
+        charges = self._charges.get(raw)
+        if charges is None:
+            charges = self._charges[raw] = tuple(
+                accounts.OpenCharge(date.fromisoformat(due), int(unpaid))
+                for due, unpaid in self._decode_charges(raw)
             )
+        return charges
+
+    def _moment(self, raw: Any) -> datetime | None:
+        if raw not in self._moments:
+            self._moments[raw] = self._decode_moment(raw)
+        return cast(datetime | None, self._moments[raw])
+
+    def row(self, row: Sequence[Any], confirmed: list[Any], new_ids: Sequence[int]) -> list[Any]:
+        """The values of COLUMNS (then the id) of snapshot ``row`` after the confirmations
+        ``confirmed`` (declared amount, new amount, new payments as (paid on, rank), declared
+        count)."""
+        snapshot_id, _, charged, confirmed_cents, declared, charges, last_charge, last, as_of, paid_on = row  # fmt: skip
+        if isinstance(paid_on, str):
+            paid_on = date.fromisoformat(paid_on)
+        summary = accounts.LedgerSummary(
+            charged_cents=charged,
+            confirmed_cents=confirmed_cents,
+            declared_cents=declared,
+            open_charges=self._open_charges(charges),
+            last_charge_id=last_charge,
+            last_payment_id=last,
+            as_of=self._moment(as_of),
         )
-    await bulk.insert_many(connection, ledger.Payment, PAYMENT_COLUMNS, payment_rows)
-
-    # Identity rows: a UNIQUE violation here rolls the whole chunk back (another importer won).
-    identity_rows: list[tuple[Any, ...]] = []
-    queue: list[matching.UnmatchedItem] = []
-    for decision in decisions:
-        entry = decision.entry
-        key = entry_key(entry.entry_id)
-        outcome = imports.EntryOutcome.MATCHED
-        payment_id: int | None = None
-        if decision.action == matcher.Action.CONFIRM:
-            payment_id = payment_of[id(decision)]
-            written.matched += 1
-        elif decision.action == matcher.Action.REVERSE:
-            payment_id = decision.original_payment_id
-            written.matched += 1
-        elif decision.action == matcher.Action.IGNORE:
-            outcome = imports.EntryOutcome.IGNORED
-            written.ignored += 1
-        else:
-            outcome = imports.EntryOutcome.UNMATCHED
-            written.unmatched += 1
-            queue.append(_queue_item(batch_id, key, decision, now))
-        if decision.tenant_code and outcome == imports.EntryOutcome.MATCHED:
-            written.tenant_codes.append(decision.tenant_code)
-        identity_rows.append(
-            (
-                key,
-                batch_id,
-                outcome,
-                entry.direction == "credit",
-                entry.amount_cents,
-                entry.booking_date or entry.value_date,
-                (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
-                payment_id,
-            )
-        )
-    await bulk.insert_many(connection, imports.ImportedEntry, IDENTITY_COLUMNS, identity_rows)
-    if queue:
-        await matching.UnmatchedItem.bulk_create(queue)
-
-    confirmation_rows = [
-        (
-            payment_of[id(d)],
-            confirmation_channel,
-            source[:120],
-            d.entry.booking_date or d.entry.value_date or now.date(),
-            now,
-            d.entry.entry_id[:140],
-        )
-        for d in confirming
-    ]
-    await bulk.insert_many(
-        connection, treasury.Confirmation, CONFIRMATION_COLUMNS, confirmation_rows
-    )
-
-    await _update_snapshots(
-        connection, confirming, payment_of, confirmed_declared, reversed_leases, now
-    )
-    return written
-
-
-def _queue_item(
-    batch_id: int, key: str, decision: matcher.Decision, now: datetime
-) -> matching.UnmatchedItem:
-    entry = decision.entry
-    remittance = " / ".join(part for part in (*entry.remittance, entry.entry_text or "") if part)
-    return matching.UnmatchedItem(
-        batch_id=batch_id,
-        entry_key=key,
-        kind=decision.queue_kind or matching.UnmatchedKind.CREDIT,
-        status=matching.UnmatchedStatus.OPEN,
-        amount_cents=entry.amount_cents,
-        booked_on=entry.booking_date or entry.value_date,
-        payer_name=(entry.payer_name or None) and entry.payer_name[:140],
-        payer_iban_fingerprint=decision.iban_fingerprint,
-        payer_iban_last4=payers.last4(entry.payer_iban) if entry.payer_iban else None,
-        remittance=remittance[:500] or None,
-        end_to_end_id=(entry.end_to_end_id or None) and entry.end_to_end_id[:140],
-        bulk_payer=decision.bulk_payer,
-        reason=decision.rule[:300] or "no reference names a tenant",
-        suggestions=[s.as_json() for s in decision.suggestions],
-        created_at=now,
-    )
+        declared_amount, new_amount, new_payments, declared_count = confirmed
+        # The latest payment by (paid on, id), the new ones included.
+        last_key = (paid_on, last) if last is not None and paid_on is not None else None
+        for paid, rank in new_payments:
+            key = (paid, new_ids[rank])
+            if last_key is None or key > last_key:
+                last_key = key
+        last_payment = last_key[1] if last_key else None
+        # Settling in one go what several payments settle in turn gives the same figures: each
+        # payment continues where the previous one stopped (see accounts.with_confirmed_payment).
+        if declared_count:
+            summary = accounts.with_confirmed_payment(
+                summary, declared_amount, was_declared=True, applied_at=self.now,
+                last_payment_id=last_payment,
+            )  # fmt: skip
+        if new_payments:
+            summary = accounts.with_confirmed_payment(
+                summary, new_amount, was_declared=False, applied_at=self.now,
+                last_payment_id=last_payment,
+            )  # fmt: skip
+        values = accounts.snapshot_fields(summary)
+        text = self._texts.get(summary.open_charges)
+        if text is None:
+            text = self._texts[summary.open_charges] = self._encode_charges(values["open_charges"])
+        return [
+            values["confirmed_cents"], values["declared_cents"], text, values["last_payment_id"],
+            values["as_of"], self.now, snapshot_id,
+        ]  # fmt: skip
 
 
 async def _update_snapshots(
-    connection: Any,
-    confirming: list[matcher.Decision],
-    payment_of: dict[int, int],
-    confirmed_declared: dict[int, int],
-    reversed_leases: set[int],
-    now: datetime,
+    connection: Any, rows: _Rows, new_ids: Sequence[int], now: datetime
 ) -> None:
     """Each touched lease's snapshot: incrementally for confirmations, from the ledger otherwise."""
-    by_lease: dict[int, list[matcher.Decision]] = defaultdict(list)
-    for decision in confirming:
-        if decision.lease_id is not None and decision.lease_id not in reversed_leases:
-            by_lease[decision.lease_id].append(decision)
-    full = set(reversed_leases)
-    if by_lease:
-        snapshots = {
-            row[1]: row
-            for row in await ledger.AccountSnapshot.filter(lease_id__in=sorted(by_lease))
-            .select_for_update()
-            .order_by("lease_id")
-            .values_list(*SNAPSHOT_COLUMNS)
-        }
-        full.update(lease_id for lease_id in by_lease if lease_id not in snapshots)
-        last_ids = [row[7] for row in snapshots.values() if row[7] is not None]
-        last_paid = (
-            dict(await ledger.Payment.filter(id__in=last_ids).values_list("id", "paid_on"))
-            if last_ids
-            else {}
+    lease_ids = rows.confirm_leases()
+    full = set(rows.reversed_leases)
+    if lease_ids:
+        condition, params = bulk.in_list(connection, lease_ids, 1)
+        columns = ", ".join(f's."{name}"' for name in SNAPSHOT_COLUMNS)
+        sql = (
+            f'SELECT {columns}, p."paid_on" FROM "account_snapshot" s '  # noqa: S608
+            f'LEFT JOIN "payment" p ON p."id" = s."last_payment_id" '
+            f'WHERE s."lease_id" {condition} ORDER BY s."lease_id"'
         )
-        rows: list[tuple[Any, ...]] = []
-        for lease_id, decisions in by_lease.items():
-            snapshot = snapshots.get(lease_id)
-            if snapshot is None:
-                continue
-            snapshot_id, _, charged, confirmed, declared, open_charges, last_charge, last, as_of = (
-                snapshot
-            )
-            summary = accounts.LedgerSummary(
-                charged_cents=charged,
-                confirmed_cents=confirmed,
-                declared_cents=declared,
-                open_charges=tuple(
-                    accounts.OpenCharge(date.fromisoformat(due), int(unpaid))
-                    for due, unpaid in open_charges
-                ),
-                last_charge_id=last_charge,
-                last_payment_id=last,
-                as_of=as_of,
-            )
-            last_key = (last_paid[last], last) if last is not None and last in last_paid else None
-            for decision in decisions:
-                payment_id = payment_of[id(decision)]
-                was_declared = id(decision) in confirmed_declared
-                if not was_declared:
-                    key = (
-                        decision.entry.booking_date or decision.entry.value_date or now.date(),
-                        payment_id,
-                    )
-                    if last_key is None or key > last_key:
-                        last_key = key
-                summary = accounts.with_confirmed_payment(
-                    summary,
-                    decision.entry.amount_cents,
-                    was_declared=was_declared,
-                    applied_at=now,
-                    last_payment_id=last_key[1] if last_key else None,
-                )
-            values = accounts.snapshot_fields(summary)
-            rows.append(
-                (
-                    values["confirmed_cents"],
-                    values["declared_cents"],
-                    values["open_charges"],
-                    values["last_payment_id"],
-                    values["as_of"],
-                    now,
-                    snapshot_id,
-                )
-            )
-        await bulk.update_many(
-            connection,
-            ledger.AccountSnapshot,
-            [
-                "confirmed_cents",
-                "declared_cents",
-                "open_charges",
-                "last_payment_id",
-                "as_of",
-                "updated_at",
-            ],
-            rows,
-        )
+        if bulk.dialect(connection) == "postgres":
+            sql += " FOR UPDATE OF s"  # concurrent importers update these rows one after the other
+        snapshots = _Snapshots(connection, now)
+        found = await bulk.fetch(connection, sql, params)
+        values = [snapshots.row(row, rows.by_lease[row[1]], new_ids) for row in found]
+        await snapshots.update.execute(connection, values)
+        seen = {row[1] for row in found}
+        full.update(lease_id for lease_id in lease_ids if lease_id not in seen)
     if full:
         await accounts.refresh_snapshots(sorted(full))
 
@@ -749,6 +1083,7 @@ __all__ = [
     "ImportReport",
     "ImportRequest",
     "Outcome",
+    "RecordSource",
     "entry_key",
     "run_import",
 ]

@@ -21,22 +21,25 @@ it writes nothing (the importer applies the decisions in one short transaction).
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from tortoise import connections
 from tortoise.expressions import Q
 
 from regie.db import imports, ledger, matching, tenants
-from regie.services import billing, names, payers, references
+from regie.services import billing, bulk, names, payers, references
 from regie.treasury.records import BankEntry
 
 RETURN_SUBFAMILIES = frozenset({"UPDD", "RRTN", "RPCR", "ARET"})
 """ISO 20022 bank transaction sub-families of returned or reversed payments."""
 MAX_SUGGESTIONS = 3
+_SLICE = 200  # entries worked on between two yields to the event loop
 MIN_SUGGESTION_SCORE = 0.25
 NAME_WEIGHT, AMOUNT_WEIGHT, DATE_WEIGHT = 0.6, 0.3, 0.1
 # Words of a payer name that say nothing about who pays.
@@ -109,19 +112,41 @@ class LeaseTerms:
     end_date: date | None
 
 
+async def _select_in(
+    select: str, column: str, values: Collection[Any], tail: str = "", extra: Sequence[Any] = ()
+) -> list[Sequence[Any]]:
+    """``select WHERE column IN values`` (then ``tail``, whose parameters are ``extra``) as plain
+    rows: a chunk's look-ups are a few large queries, and a queryset per query cost more than the
+    query itself."""
+    connection = connections.get("default")
+    condition, params = bulk.in_list(connection, values, 1)
+    if extra:
+        marks = [bulk.placeholder(connection, len(params) + i) for i in range(1, len(extra) + 1)]
+        tail = tail.format(*marks)
+    return await bulk.fetch(
+        connection, f"{select} WHERE {column} {condition}{tail}", [*params, *extra]
+    )
+
+
+def _date(value: Any) -> date | None:
+    """A DATE column read as a plain row: a date (PostgreSQL) or its ISO text (SQLite)."""
+    return value if value is None or isinstance(value, date) else date.fromisoformat(value[:10])
+
+
 async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseTerms]:
     """Each tenant's current lease, by the rule of :func:`regie.services.tenants.current_leases`."""
     current: dict[int, LeaseTerms] = {}
-    rows = (
-        await tenants.Lease.filter(tenant_id__in=list(tenant_ids))
-        .order_by("start_date", "id")
-        .values_list(
-            "tenant_id", "id", "rent_cents", "service_charges_cents", "housing_benefit_cents",
-            "start_date", "end_date",
-        )
-    )  # fmt: skip
-    for tenant_id, *terms in rows:
-        lease = LeaseTerms(*terms)
+    if not tenant_ids:
+        return current
+    rows = await _select_in(
+        'SELECT "tenant_id", "id", "rent_cents", "service_charges_cents", '
+        '"housing_benefit_cents", "start_date", "end_date" FROM "lease"',
+        '"tenant_id"',
+        sorted(set(tenant_ids)),
+        ' ORDER BY "start_date", "id"',
+    )
+    for tenant_id, lease_id, rent, charges, benefit, start, end in rows:
+        lease = LeaseTerms(lease_id, rent, charges, benefit, _date(start) or date.min, _date(end))
         held = current.get(tenant_id)
         if held is None or held.end_date is not None or lease.end_date is None:
             current[tenant_id] = lease
@@ -178,19 +203,26 @@ async def plan(
     entries: Sequence[BankEntry], bulk_payers: Sequence[payers.KnownBulkPayer] = ()
 ) -> list[Decision]:
     """Decide what to do with each entry (all booked, all new). Reads only."""
-    clues = [_clues(e) for e in entries]
+    clues: list[_Clues] = []
+    for start in range(0, len(entries), _SLICE):
+        clues += [_clues(e) for e in entries[start : start + _SLICE]]
+        await asyncio.sleep(0)  # CPU work on thousands of entries: let requests run meanwhile
 
     wanted_codes: set[str] = set()
     for c in clues:
         wanted_codes.update(c.rf_codes)
-        wanted_codes.update(c.text_codes | c.e2e_codes)
+        wanted_codes.update(c.text_codes)
+        wanted_codes.update(c.e2e_codes)
         if c.given_code:
             wanted_codes.add(c.given_code)
     code_to_tenant: dict[str, int] = {}
     if wanted_codes:
-        code_to_tenant = dict(
-            await tenants.Tenant.filter(code__in=sorted(wanted_codes)).values_list("code", "id")
-        )
+        code_to_tenant = {
+            code: tenant_id
+            for code, tenant_id in await _select_in(
+                'SELECT "code", "id" FROM "tenant"', '"code"', sorted(wanted_codes)
+            )
+        }
     mandates = sorted({c.mandate for c in clues if c.mandate})
     mandate_to_tenant: dict[str, int] = (
         dict(
@@ -209,15 +241,68 @@ async def plan(
         ).values_list("fingerprint", "tenant_id"):
             iban_tenants[fingerprint].add(tenant_id)
 
-    decisions = [
-        _decide(entry, clue, code_to_tenant, mandate_to_tenant, iban_tenants, bulk_payers)
-        for entry, clue in zip(entries, clues, strict=True)
-    ]
-    await _attach_leases(decisions)
+    bulk_kinds = _BulkPayers(bulk_payers)
+    decisions: list[Decision] = []
+    for start in range(0, len(entries), _SLICE):
+        decisions += [
+            _decide(entry, clue, code_to_tenant, mandate_to_tenant, iban_tenants, bulk_kinds)
+            for entry, clue in zip(
+                entries[start : start + _SLICE], clues[start : start + _SLICE], strict=True
+            )
+        ]
+        await asyncio.sleep(0)
+    await _attach_leases(decisions, code_to_tenant)
     await _attach_declared(decisions)
     await _attach_originals(decisions)
     await _suggest([d for d in decisions if d.action == Action.QUEUE])
     return decisions
+
+
+class _BulkPayers:
+    """:func:`payers.bulk_payer_kind` for one chunk, each distinct question answered once (most
+    entries of a file share their payer name, or have none)."""
+
+    def __init__(self, registered: Sequence[payers.KnownBulkPayer]) -> None:
+        self.registered = list(registered)
+        self.known: dict[tuple[str | None, tuple[str, ...], str | None], Any] = {}
+
+    def kind(
+        self, payer_name: str | None, texts: tuple[str, ...], fingerprint: str | None
+    ) -> matching.BulkPayerKind | None:
+        key = (payer_name, texts, fingerprint)
+        if key not in self.known:
+            self.known[key] = payers.bulk_payer_kind(
+                payer_name, texts, fingerprint, self.registered
+            )
+        kind: matching.BulkPayerKind | None = self.known[key]
+        return kind
+
+
+def _candidates(
+    clue: _Clues,
+    code_to_tenant: dict[str, int],
+    mandate_to_tenant: dict[str, int],
+    iban_tenants: dict[str, set[int]],
+) -> Iterator[tuple[str, set[int]]]:
+    """The tenants each rule points to, in rule order; a rule is only worked out when the rules
+    before it did not settle the entry (most entries are settled by the first or the third)."""
+    yield "RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}
+    given = clue.given_code
+    yield "tenant code given", {code_to_tenant[given]} if given in code_to_tenant else set()
+    yield (
+        "tenant code in the remittance text",
+        {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
+    )
+    mandate = clue.mandate
+    yield (
+        "direct-debit mandate",
+        {mandate_to_tenant[mandate]} if mandate in mandate_to_tenant else set(),
+    )
+    yield (
+        "tenant code in the end-to-end id",
+        {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
+    )
+    yield "known payer account", iban_tenants.get(clue.iban_fingerprint or "", set())
 
 
 def _decide(
@@ -226,7 +311,7 @@ def _decide(
     code_to_tenant: dict[str, int],
     mandate_to_tenant: dict[str, int],
     iban_tenants: dict[str, set[int]],
-    bulk_payers: Sequence[payers.KnownBulkPayer],
+    bulk_payers: _BulkPayers,
 ) -> Decision:
     returned = is_return(entry)
     if entry.direction == "debit" and not returned:
@@ -237,7 +322,7 @@ def _decide(
     if not returned:
         # Markers in the text count only when the file names no payer.
         texts = () if entry.payer_name else clue.texts
-        bulk = payers.bulk_payer_kind(entry.payer_name, texts, clue.iban_fingerprint, bulk_payers)
+        bulk = bulk_payers.kind(entry.payer_name, texts, clue.iban_fingerprint)
         if bulk is not None:
             decision.action = Action.QUEUE
             decision.queue_kind = matching.UnmatchedKind.BULK
@@ -246,28 +331,8 @@ def _decide(
             decision.method = ledger.PaymentMethod.CAF
             return decision
 
-    candidates: list[tuple[str, set[int]]] = [
-        ("RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}),
-        (
-            "tenant code given",
-            {code_to_tenant[clue.given_code]} if clue.given_code in code_to_tenant else set(),
-        ),
-        (
-            "tenant code in the remittance text",
-            {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
-        ),
-        (
-            "direct-debit mandate",
-            {mandate_to_tenant[clue.mandate]} if clue.mandate in mandate_to_tenant else set(),
-        ),
-        (
-            "tenant code in the end-to-end id",
-            {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
-        ),
-        ("known payer account", iban_tenants.get(clue.iban_fingerprint or "", set())),
-    ]
     ambiguous: list[tuple[str, set[int]]] = []
-    for rule, found in candidates:
+    for rule, found in _candidates(clue, code_to_tenant, mandate_to_tenant, iban_tenants):
         if len(found) == 1:
             decision.tenant_id = next(iter(found))
             decision.rule = rule
@@ -295,13 +360,22 @@ def _decide(
     return decision
 
 
-async def _attach_leases(decisions: list[Decision]) -> None:
+async def _attach_leases(decisions: list[Decision], code_to_tenant: dict[str, int]) -> None:
     wanted = [d for d in decisions if d.tenant_id is not None]
     if not wanted:
         return
     tenant_ids = sorted({d.tenant_id for d in wanted if d.tenant_id is not None})
     leases = await current_leases(tenant_ids)
-    codes = dict(await tenants.Tenant.filter(id__in=tenant_ids).values_list("id", "code"))
+    # Tenants found by their code need no second look-up of it (a code belongs to one tenant).
+    codes = {tenant_id: code for code, tenant_id in code_to_tenant.items()}
+    unknown = [t for t in tenant_ids if t not in codes]
+    if unknown:
+        codes.update(
+            (tenant_id, code)
+            for tenant_id, code in await _select_in(
+                'SELECT "id", "code" FROM "tenant"', '"id"', unknown
+            )
+        )
     for decision in wanted:
         tenant_id = decision.tenant_id or 0
         decision.tenant_code = codes.get(tenant_id)
@@ -327,14 +401,28 @@ async def _attach_declared(decisions: list[Decision]) -> None:
     wanted = [d for d in decisions if d.action == Action.CONFIRM and d.lease_id is not None]
     if not wanted:
         return
-    declared: dict[tuple[int, int], list[int]] = defaultdict(list)
-    rows = (
-        await ledger.Payment.filter(
-            lease_id__in=sorted({d.lease_id for d in wanted if d.lease_id is not None}),
-            status=ledger.PaymentStatus.DECLARED,
+    lease_ids = sorted({d.lease_id for d in wanted if d.lease_id is not None})
+    # A lease whose snapshot holds no declared amount has no declared payment (amounts are
+    # positive): only the others' payments are read, which spares reading most of the ledger.
+    quiet = {
+        row[0]
+        for row in await _select_in(
+            'SELECT "lease_id" FROM "account_snapshot"',
+            '"lease_id"',
+            lease_ids,
+            ' AND "declared_cents" = 0',
         )
-        .order_by("paid_on", "id")
-        .values_list("id", "lease_id", "amount_cents")
+    }
+    lease_ids = [lease_id for lease_id in lease_ids if lease_id not in quiet]
+    if not lease_ids:
+        return
+    declared: dict[tuple[int, int], list[int]] = defaultdict(list)
+    rows = await _select_in(
+        'SELECT "id", "lease_id", "amount_cents" FROM "payment"',
+        '"lease_id"',
+        lease_ids,
+        ' AND "status" = {0} ORDER BY "paid_on", "id"',
+        [ledger.PaymentStatus.DECLARED.value],
     )
     for payment_id, lease_id, amount in rows:
         declared[(lease_id, amount)].append(payment_id)
@@ -432,26 +520,47 @@ def payer_words(payer_name: str | None) -> list[str]:
     return [w for w in names.words(payer_name or "") if len(w) > 1 and w not in _NOISE_WORDS]
 
 
+@dataclass(frozen=True)
+class _NameWords:
+    """A tenant's name as :func:`name_score` compares it, worked out once per tenant."""
+
+    surname: str
+    first_name: str
+    surname_words: list[str]
+    first_words: list[str]
+    joined_surname: str
+
+    @classmethod
+    def of(cls, surname: str, first_name: str) -> _NameWords:
+        all_surname = names.words(surname)
+        return cls(
+            surname,
+            first_name,
+            [w for w in all_surname if w not in _NOISE_WORDS] or all_surname,
+            names.words(first_name),
+            "".join(all_surname),
+        )
+
+
 def name_score(payer: Iterable[str], surname: str, first_name: str) -> tuple[float, list[str]]:
     """0–1: the surname's words in the payer name count most, the first name's words add to them."""
-    words = set(payer)
-    surname_words = [w for w in names.words(surname) if w not in _NOISE_WORDS] or names.words(
-        surname
-    )
-    first_words = names.words(first_name)
-    joined_surname = "".join(names.words(surname))
+    return _name_score(set(payer), _NameWords.of(surname, first_name))
+
+
+def _name_score(words: set[str], name: _NameWords) -> tuple[float, list[str]]:
+    surname_words, first_words = name.surname_words, name.first_words
     reasons: list[str] = []
     found = [w for w in surname_words if w in words]
-    if joined_surname in words and len(surname_words) > 1:
+    if name.joined_surname in words and len(surname_words) > 1:
         found = surname_words
     score = 0.0
     if surname_words and found:
         score = 0.6 * len(found) / len(surname_words)
-        reasons.append(f"surname {surname.upper()} in the payer name")
+        reasons.append(f"surname {name.surname.upper()} in the payer name")
     first_found = [w for w in first_words if w in words]
     if first_found and score > 0:
         score += 0.4 * len(first_found) / len(first_words)
-        reasons.append(f"first name {first_name.upper()} in the payer name")
+        reasons.append(f"first name {name.first_name.upper()} in the payer name")
     return min(score, 1.0), reasons
 
 
@@ -488,7 +597,24 @@ def score_candidate(
     *,
     use_amount: bool,
 ) -> Suggestion | None:
-    name, name_reasons = name_score(payer_words(entry.payer_name), surname, first_name)
+    return _score(
+        entry,
+        set(payer_words(entry.payer_name)),
+        _NameWords.of(surname, first_name),
+        share_cents,
+        use_amount=use_amount,
+    )
+
+
+def _score(
+    entry: BankEntry,
+    payer: set[str],
+    name_words: _NameWords,
+    share_cents: int | None,
+    *,
+    use_amount: bool,
+) -> Suggestion | None:
+    name, name_reasons = _name_score(payer, name_words)
     if name <= 0:
         return None
     amount, amount_reasons = (
@@ -503,44 +629,52 @@ def score_candidate(
 
 async def _suggest(queued: list[Decision]) -> None:
     """Scored suggestions for queued entries: tenants sharing words with the payer name."""
-    wanted_words = {w for d in queued for w in payer_words(d.entry.payer_name)}
+    payer_of = {d.entry.payer_name: set(payer_words(d.entry.payer_name)) for d in queued}
+    wanted_words = set().union(*payer_of.values()) if payer_of else set()
     hits: dict[int, set[str]] = defaultdict(set)
     if wanted_words:
-        for tenant_id, word in await tenants.TenantNameWord.filter(
-            word__in=sorted(wanted_words)
-        ).values_list("tenant_id", "word"):
+        for tenant_id, word in await _select_in(
+            'SELECT "tenant_id", "word" FROM "tenant_name_word"', '"word"', sorted(wanted_words)
+        ):
             hits[tenant_id].add(word)
     candidate_ids: set[int] = set()
     per_entry: list[list[int]] = []
+    ranked_for: dict[str | None, list[int]] = {}
     for decision in queued:
-        words = set(payer_words(decision.entry.payer_name))
-        ranked = sorted(
-            (t for t, w in hits.items() if w & words), key=lambda t: (-len(hits[t] & words), t)
-        )[:50]
+        name = decision.entry.payer_name
+        ranked = ranked_for.get(name)
+        if ranked is None:
+            words = payer_of[name]
+            ranked = ranked_for[name] = sorted(
+                (t for t, w in hits.items() if w & words), key=lambda t: (-len(hits[t] & words), t)
+            )[:50]
         ids = [s.tenant_id for s in decision.suggestions if s.tenant_id] + ranked
         per_entry.append(ids)
         candidate_ids.update(ids)
     if not candidate_ids:
         return
     people = {
-        tenant_id: (surname, first_name)
-        for tenant_id, surname, first_name in await tenants.Tenant.filter(
-            id__in=sorted(candidate_ids)
-        ).values_list("id", "surname", "first_name")
+        tenant_id: _NameWords.of(surname, first_name)
+        for tenant_id, surname, first_name in await _select_in(
+            'SELECT "id", "surname", "first_name" FROM "tenant"', '"id"', sorted(candidate_ids)
+        )
     }
     leases = await current_leases(sorted(candidate_ids))
-    for decision, ids in zip(queued, per_entry, strict=True):
+    for index, (decision, ids) in enumerate(zip(queued, per_entry, strict=True)):
+        if index % 50 == 49:
+            await asyncio.sleep(0)  # scoring dozens of candidates each: let requests run
         given = {s.tenant_id: s for s in decision.suggestions}
+        payer = payer_of[decision.entry.payer_name]
         scored: dict[int, Suggestion] = {}
         for tenant_id in dict.fromkeys(ids):
-            if tenant_id not in people:
+            name_words = people.get(tenant_id)
+            if name_words is None:
                 continue
-            surname, first_name = people[tenant_id]
             lease = leases.get(tenant_id)
-            suggestion = score_candidate(
+            suggestion = _score(
                 decision.entry,
-                surname,
-                first_name,
+                payer,
+                name_words,
                 billing.tenant_share_cents(lease) if lease is not None else None,
                 use_amount=decision.bulk_payer is None,
             )

@@ -1,5 +1,8 @@
 """Importing a bank or treasury file: read it (``readers``), then apply it (``services.imports``).
 
+A large file is read by a child process (:mod:`regie.treasury.reading`) while its records are
+applied; a small one by a thread of this process.
+
 The file's bytes are all this module gets: a client-supplied file name is kept for display only,
 never used as a path. A file larger than :data:`MAX_FILE_BYTES`, or one a reader refuses as a
 whole (not a supported format, a DOCTYPE, a statement that does not balance …), changes nothing
@@ -11,14 +14,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from regie.db.imports import ImportChannel
 from regie.services import imports
 from regie.treasury.readers import read_any
-from regie.treasury.records import FileHeader, ReadResult, StructuralError
+from regie.treasury.reading import ChildReader
+from regie.treasury.records import (
+    BankEntry,
+    FileHeader,
+    ReadResult,
+    RejectedEntry,
+    StructuralError,
+)
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
+CHILD_READER_FROM_BYTES = 1024 * 1024
+"""Files from this size are read by a child process (:mod:`regie.treasury.reading`), in parallel
+with the import and away from the requests this process serves; smaller ones, read in a moment,
+by a thread (starting a process costs about a tenth of a second)."""
 MAX_MESSAGE_KEY = 250
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -59,7 +74,8 @@ async def import_file(
     format: str | None = None,
     user_id: int | None = None,
     progress: imports.Progress | None = None,
-    chunk_size: int = imports.CHUNK_SIZE,
+    chunk_size: int | None = None,
+    child_reader_from_bytes: int = CHILD_READER_FROM_BYTES,
 ) -> imports.ImportReport:
     name = display_name(file_name)
     if len(data) > MAX_FILE_BYTES:
@@ -67,6 +83,17 @@ async def import_file(
             imports.Outcome.REFUSED,
             f"The file is {len(data):,} bytes long, more than the {MAX_FILE_BYTES:,} accepted.",
         )
+    if len(data) >= child_reader_from_bytes:
+        try:
+            header, child = await ChildReader.start(data, format)
+        except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
+            return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
+        try:
+            return await _apply(
+                header, child, None, data, source, name, user_id, progress, chunk_size
+            )
+        finally:
+            await child.close()
     # One reading thread per file: lxml parsers must stay in the thread that created them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regie-reader") as reader:
         loop = asyncio.get_running_loop()
@@ -74,20 +101,29 @@ async def import_file(
             result: ReadResult = await loop.run_in_executor(reader, read_any, data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
             return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
-        return await _apply(result, data, source, name, user_id, progress, chunk_size, reader)
+        try:
+            return await _apply(
+                result.header, result.entries, reader, data, source, name, user_id, progress,
+                chunk_size,
+            )  # fmt: skip
+        finally:
+            # Finish the reader's generator in its own thread too, however the import ended.
+            close = getattr(result.entries, "close", None)
+            if close is not None:
+                await loop.run_in_executor(reader, close)
 
 
 async def _apply(
-    result: ReadResult,
+    header: FileHeader,
+    records: Iterable[BankEntry | RejectedEntry] | imports.RecordSource,
+    reader: Executor | None,
     data: bytes,
     source: str,
     name: str | None,
     user_id: int | None,
     progress: imports.Progress | None,
-    chunk_size: int,
-    reader: Executor,
+    chunk_size: int | None,
 ) -> imports.ImportReport:
-    header = result.header
     request = imports.ImportRequest(
         channel=ImportChannel.FILE,
         format=header.format,
@@ -98,19 +134,13 @@ async def _apply(
         file_name=name,
         user_id=user_id,
     )
-    try:
-        report = await imports.run_import(
-            request,
-            result.entries,
-            expected_records=estimate_records(data, header.format),
-            progress=progress,
-            chunk_size=chunk_size,
-            reader=reader,
-        )
-    finally:
-        # Finish the reader's generator in its own thread too, however the import ended.
-        close = getattr(result.entries, "close", None)
-        if close is not None:
-            await asyncio.get_running_loop().run_in_executor(reader, close)
+    report = await imports.run_import(
+        request,
+        records,
+        expected_records=estimate_records(data, header.format),
+        progress=progress,
+        chunk_size=chunk_size,
+        reader=reader,
+    )
     report.format = header.format
     return report

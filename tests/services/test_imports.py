@@ -155,3 +155,117 @@ async def test_reading_failure_mid_file_is_resumed_from_the_last_committed_chunk
     report = await import_service.run_import(request, read_any(data).entries)
     assert (report.counts.read, report.counts.new) == (ENTRIES, ENTRIES)
     assert await ledger.Payment.filter(lease_id=lease.id).count() == ENTRIES
+
+
+async def test_several_payments_of_a_lease_in_one_chunk_leave_its_snapshot_equal_to_its_ledger() -> (
+    None
+):
+    from regie.services import ledger as ledger_service
+
+    _, lease = await _tenant()
+    await factories.bill(lease, date(2026, 1, 1), date(2026, 2, 1))
+    declared = await ledger_service.declare_payment(
+        lease.id, 300, ledger.PaymentMethod.CHEQUE, date(2026, 3, 9), ledger.PaymentSource.FIELD
+    )
+    days = [date(2026, 3, 12), date(2026, 3, 2), date(2026, 3, 12), date(2026, 3, 5)]
+    data = camt054(
+        [Tx("3.00", "MANY-0", booked=date(2026, 3, 4), ustrd=("LOC 1004300",))]
+        + [
+            Tx(f"{100 + i}.00", f"MANY-{i + 1}", booked=day, ustrd=("LOC 1004300",))
+            for i, day in enumerate(days)
+        ],
+        message_id="MANY",
+    )
+    report = await import_file(data, source="t")
+    assert report.counts.matched == 5
+    await declared.refresh_from_db()
+    assert declared.status == ledger.PaymentStatus.CONFIRMED
+    assert await accounts.stale_snapshots() == []
+    snapshot = await ledger.AccountSnapshot.get(lease_id=lease.id)
+    latest = await ledger.Payment.filter(lease_id=lease.id).order_by("-paid_on", "-id").first()
+    assert latest is not None and snapshot.last_payment_id == latest.id
+
+
+async def test_a_declared_payment_confirmed_by_someone_else_meanwhile_is_not_confirmed_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from regie.services import ledger as ledger_service
+
+    _, lease = await _tenant()
+    declared = await ledger_service.declare_payment(
+        lease.id, 45000, ledger.PaymentMethod.CHEQUE, date(2026, 3, 1), ledger.PaymentSource.FIELD
+    )
+    original = import_service._let_requests_through
+
+    async def office_confirms_it_first() -> None:
+        await ledger.Payment.filter(id=declared.id).update(status=ledger.PaymentStatus.CONFIRMED)
+        await accounts.refresh_snapshots([lease.id])
+        await original()
+
+    monkeypatch.setattr(import_service, "_let_requests_through", office_confirms_it_first)
+    report = await import_file(camt054([Tx("450.00", "C1", ustrd=("LOC 1004300",))]), source="t")
+    assert (report.counts.matched, report.counts.new) == (1, 1)
+    payments = await ledger.Payment.filter(lease_id=lease.id).order_by("id")
+    assert len(payments) == 2 and payments[1].source == ledger.PaymentSource.TREASURY_FILE
+    assert await accounts.stale_snapshots() == []
+
+
+async def test_a_return_whose_original_was_rejected_meanwhile_waits_and_counts_as_unmatched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, lease = await _tenant()
+    paid = await factories.confirmed_payment(lease, 45000, date(2026, 3, 3))
+    original = import_service._let_requests_through
+
+    async def rejected_first() -> None:
+        await ledger.Payment.filter(id=paid.id).update(status=ledger.PaymentStatus.REJECTED)
+        await accounts.refresh_snapshots([lease.id])
+        await original()
+
+    monkeypatch.setattr(import_service, "_let_requests_through", rejected_first)
+    returned = Tx(
+        "450.00", "R1", credit=False, reversal=True, return_reason="AM04", ustrd=("LOC 1004300",)
+    )
+    report = await import_file(camt054([returned], message_id="RETURN"), source="t")
+    assert (report.counts.matched, report.counts.unmatched) == (0, 1)
+    batch = await imports.ImportBatch.get(id=report.batch_id)
+    assert (batch.matched_count, batch.unmatched_count) == (0, 1)
+    assert await accounts.stale_snapshots() == []
+
+
+async def test_each_tenant_is_audited_once_per_batch_however_many_chunks_change_it() -> None:
+    from regie.db import auth
+
+    await _tenant()
+    report = await import_file(_big_file(), source="t", chunk_size=100)
+    assert len(report.chunk_sizes) == ENTRIES // 100
+    events = await auth.AuditEvent.filter(tenant_code="1004300", action="treasury.confirmation")
+    assert [e.detail for e in events] == [f"batch {report.batch_id}"]
+
+
+async def test_transactions_are_sized_to_how_long_they_take(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _tenant()
+    monkeypatch.setattr(import_service, "TRANSACTION_SECONDS", 1e-6)  # "everything is slow"
+    report = await import_file(_big_file(), source="t")
+    sizes = report.chunk_sizes
+    assert sizes[0] == import_service.CHUNK_SIZE
+    assert sizes[-2] == import_service.CHUNK_LIMITS[0] and sum(sizes) == ENTRIES
+
+
+async def test_a_return_later_in_the_same_file_reverses_the_payment_its_credit_made() -> None:
+    _, lease = await _tenant()
+    credit = Tx("450.00", "C-0", end_to_end="E2E-RENT-1", ustrd=("LOC 1004300",))
+    filler = [Tx("1.00", f"F-{i}", ustrd=("LOC 1004300",)) for i in range(300)]
+    returned = Tx(
+        "450.00", "R-0", credit=False, reversal=True, return_reason="AC04",
+        end_to_end="E2E-RENT-1", domain=("PMNT", "RCDT", "RRTN"),
+    )  # fmt: skip
+    report = await import_file(
+        camt054([credit, *filler, returned], message_id="SAME-FILE"), source="t", chunk_size=100
+    )
+    assert (report.counts.matched, report.counts.unmatched) == (302, 0)
+    rejected = await ledger.Payment.get(lease_id=lease.id, amount_cents=45000)
+    assert rejected.status == ledger.PaymentStatus.REJECTED
+    assert await accounts.stale_snapshots() == []

@@ -2,33 +2,54 @@
 
 Reading an entry asks for some thirty paths; lxml's `findtext` compiles and runs an ElementPath
 query for each, which made reading large camt files several times slower than parsing them. One
-breadth-first walk per element, into a dict, turns every look-up into a dict access, and the walk
-skips the branches nobody reads (postal addresses, agents, charges …).
+walk per element, guided by a tree of the wanted paths keyed by qualified tag, turns every look-up
+into a dict access, and the walk never enters the branches nobody reads (postal addresses,
+agents, charges …).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
 # lxml elements are untyped; the alias only documents intent.
 Element = Any
+# {qualified tag: (path if wanted else None, the tree below it if walked into else None)}
+_Tree = dict[str, tuple[str | None, "_Tree | None"]]
 
 
 class Paths:
     """The paths (local names joined by '/') a reader will ask an `ElementIndex` for."""
 
-    __slots__ = ("descend", "wanted")
+    __slots__ = ("_trees", "wanted")
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.wanted = frozenset(paths)
-        # Every proper prefix of a wanted path leads to one: walk into it.
-        self.descend = frozenset(
-            "/".join(steps[:end])
-            for steps in (path.split("/") for path in self.wanted)
-            for end in range(1, len(steps))
-        )
+        self._trees: dict[str, _Tree] = {}
+
+    def tree(self, namespace: str) -> _Tree:
+        """The wanted paths as nested dicts keyed by qualified tag (built once per namespace)."""
+        tree = self._trees.get(namespace)
+        if tree is None:
+            tree = self._trees[namespace] = self._build(namespace)
+        return tree
+
+    def _build(self, namespace: str) -> _Tree:
+        root: dict[str, Any] = {}
+        for path in sorted(self.wanted):
+            level = root
+            steps = path.split("/")
+            for depth, step in enumerate(steps, start=1):
+                tag = f"{{{namespace}}}{step}"
+                wanted, below = level.get(tag, (None, None))
+                if depth == len(steps):
+                    wanted = path
+                elif below is None:
+                    below = {}
+                level[tag] = (wanted, below)
+                if depth < len(steps):
+                    level = below
+        return root
 
 
 class ElementIndex:
@@ -40,39 +61,55 @@ class ElementIndex:
     __slots__ = ("_found", "_paths")
 
     def __init__(self, element: Element, namespace: str, paths: Paths) -> None:
-        prefix = f"{{{namespace}}}"
-        skip = len(prefix)
         found: dict[str, list[Element]] = {}
-        pending: deque[tuple[Element, str]] = deque([(element, "")])
-        while pending:
-            parent, parent_path = pending.popleft()
-            for child in parent:
-                tag = child.tag
-                if not isinstance(tag, str) or not tag.startswith(prefix):
-                    continue  # comments, or another namespace's extension data
-                path = parent_path + tag[skip:]
-                if path in paths.wanted:
-                    found.setdefault(path, []).append(child)
-                if path in paths.descend:
-                    pending.append((child, path + "/"))
+        _collect(element, paths.tree(namespace), found)
         self._found = found
         self._paths = paths
 
     def all(self, path: str) -> list[Element]:
+        found = self._found.get(path)
+        if found is not None:
+            return found
         if path not in self._paths.wanted:
             raise KeyError(f"{path} is not among the paths this index was built for")
-        return self._found.get(path, [])
+        return []
 
     def first(self, path: str) -> Element | None:
-        found = self.all(path)
-        return found[0] if found else None
+        found = self._found.get(path)
+        if found is not None:
+            return found[0]
+        if path not in self._paths.wanted:
+            raise KeyError(f"{path} is not among the paths this index was built for")
+        return None
 
     def text(self, path: str) -> str | None:
         """The element's text with runs of white space collapsed; None when absent or blank."""
-        found = self.all(path)
-        if not found:
+        found = self._found.get(path)
+        if found is None:
+            if path not in self._paths.wanted:
+                raise KeyError(f"{path} is not among the paths this index was built for")
             return None
-        return " ".join((found[0].text or "").split()) or None
+        text = found[0].text
+        if not text:
+            return None
+        return " ".join(text.split()) or None
 
     def has(self, path: str) -> bool:
         return bool(self.all(path))
+
+
+def _collect(element: Element, tree: _Tree, found: dict[str, list[Element]]) -> None:
+    # Comments and processing instructions have a non-string tag, which no key equals.
+    for child in element:
+        step = tree.get(child.tag)
+        if step is None:
+            continue  # not on a wanted path, or another namespace's extension data
+        path, below = step
+        if path is not None:
+            held = found.get(path)
+            if held is None:
+                found[path] = [child]
+            else:
+                held.append(child)
+        if below is not None:
+            _collect(child, below, found)

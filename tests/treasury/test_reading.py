@@ -1,0 +1,142 @@
+"""Large files are read by a child process: the same records, the same refusals, the same
+exactly-once guarantees as when they are read in a thread of the importing process."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from regie.db import imports, ledger
+from regie.services import accounts
+from regie.services.imports import Outcome
+from regie.treasury import importer, reading
+from regie.treasury.readers import read_any
+from regie.treasury.records import BankEntry, RejectedEntry, StructuralError
+from tests import factories
+from tests.treasury.bankfiles import Tx, camt053, camt054
+
+SAMPLES = Path(__file__).parent / "readers" / "samples"
+
+
+def _file(entries: int, message_id: str = "CHILD") -> bytes:
+    return camt054(
+        [
+            Tx(f"{1 + i % 7}.00", f"CH-{i:05d}", booked=date(2026, 3, 1 + i % 28),
+               ustrd=("LOC 1004300",))
+            for i in range(entries)
+        ],
+        message_id=message_id,
+    )  # fmt: skip
+
+
+def test_records_cross_the_pipe_unchanged() -> None:
+    data = (SAMPLES / "camt053_v04_statement.xml").read_bytes()
+    records = list(read_any(data).entries)
+    records.append(RejectedEntry("Stmt 1, Ntry 9", "The entry has no amount."))
+    records.append(
+        BankEntry("x", "id", "debit", 1, "EUR", None, None, "info", reversal=True, remittance=())
+    )
+    assert [reading.unpack(reading.pack(record)) for record in records] == records
+
+
+async def test_the_child_hands_out_what_the_reader_reads() -> None:
+    data = camt053([Tx("450.00", "S1"), Tx("12.50", "S2", credit=False)], message_id="STMT-9")
+    expected = read_any(data)
+    header, child = await reading.ChildReader.start(data, None)
+    try:
+        got = await child.take(1) + await child.take(10)
+        assert await child.take(10) == []
+    finally:
+        await child.close()
+    assert header == expected.header
+    assert got == list(expected.entries)
+
+
+async def test_a_broken_file_is_refused_by_the_child_before_any_record() -> None:
+    data = _file(50)
+    with pytest.raises(StructuralError, match="not well-formed"):
+        await reading.ChildReader.start(data[: len(data) - 200], None)
+    with pytest.raises(ValueError, match="Unknown format"):
+        await reading.ChildReader.start(data, "pes-v2")
+
+
+async def test_closing_early_stops_the_child() -> None:
+    header, child = await reading.ChildReader.start(_file(3000), None)
+    assert header.message_id == "CHILD"
+    assert len(await child.take(10)) == 10
+    await child.close()
+    assert child._process.returncode is not None
+
+
+@pytest.mark.usefixtures("db")
+async def test_an_import_read_by_the_child_matches_one_read_in_a_thread() -> None:
+    _, lease = await factories.tenant_with_lease("Martin", code="1004300")
+    await factories.bill(lease, date(2026, 3, 1))
+    data = _file(600)
+    report = await importer.import_file(data, source="t", chunk_size=250, child_reader_from_bytes=0)
+    assert (report.outcome, report.format) == (Outcome.IMPORTED, "camt.054")
+    assert (report.counts.read, report.counts.new, report.counts.matched) == (600, 600, 600)
+    again = await importer.import_file(data, source="t", child_reader_from_bytes=0)
+    assert again.outcome == Outcome.ALREADY_IMPORTED
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 600
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("db")
+async def test_a_file_the_child_refuses_is_reported_with_the_readers_reason() -> None:
+    report = await importer.import_file(b"<Document><oops", source="t", child_reader_from_bytes=0)
+    assert report.outcome == Outcome.REFUSED
+    assert "not" in report.message and "Refused" in report.message
+    assert not await imports.ImportBatch.exists()
+
+
+@pytest.mark.usefixtures("db")
+async def test_a_child_that_dies_mid_file_leaves_whole_chunks_and_a_rerun_completes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, lease = await factories.tenant_with_lease("Martin", code="1004300")
+    await factories.bill(lease, date(2026, 3, 1))
+    data = _file(1200)
+    taken = {"n": 0}
+    original = reading.ChildReader.take
+
+    async def dies_after_two_chunks(self: reading.ChildReader, count: int) -> list[object]:
+        taken["n"] += 1
+        if taken["n"] == 3:  # killed, and what it had written lost with it
+            self._process.kill()
+            await self._process.wait()
+            self._buffer.clear()
+            ended = asyncio.StreamReader()
+            ended.feed_eof()
+            self._process.stdout = ended
+        return await original(self, count)  # type: ignore[return-value]
+
+    monkeypatch.setattr(reading.ChildReader, "take", dies_after_two_chunks)
+    with pytest.raises(reading.ChildReaderFailed):
+        await importer.import_file(data, source="t", chunk_size=250, child_reader_from_bytes=0)
+    assert await imports.ImportedEntry.all().count() == 500
+    assert await accounts.stale_snapshots() == []
+
+    monkeypatch.setattr(reading.ChildReader, "take", original)
+    report = await importer.import_file(data, source="t", chunk_size=250, child_reader_from_bytes=0)
+    assert (report.outcome, report.resumed) == (Outcome.IMPORTED, True)
+    assert (report.counts.read, report.counts.new) == (1200, 1200)
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 1200
+
+
+@pytest.mark.usefixtures("db")
+async def test_the_same_large_file_imported_concurrently_through_children_is_applied_once() -> None:
+    _, lease = await factories.tenant_with_lease("Martin", code="1004300")
+    data = _file(900)
+    reports = await asyncio.gather(
+        *(
+            importer.import_file(data, source=f"t{i}", chunk_size=200, child_reader_from_bytes=0)
+            for i in range(3)
+        )
+    )
+    assert [r.outcome for r in reports].count(Outcome.IMPORTED) == 1
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 900
+    assert await accounts.stale_snapshots() == []

@@ -179,8 +179,20 @@ def _within_columns(event: Event) -> Event:
 
 _INSERT = (
     "INSERT INTO audit_event (at, actor, surface, action, tenant_code, outcome, detail, "
-    "previous_hash, hash) VALUES ({})"
+    "previous_hash, hash) VALUES {}"
 )
+ROWS_PER_INSERT = 500
+"""Rows of one multi-row INSERT: 4,500 parameters, within SQLite's and PostgreSQL's limits."""
+
+
+def _multi_row_insert(count: int) -> str:
+    """One INSERT of ``count`` events. One statement instead of one per row: on SQLite each row
+    of an ``executemany`` takes the interpreter lock back from the request being served."""
+    rows = []
+    for row in range(count):
+        first = row * 9 + 1
+        rows.append(f"({', '.join(database.placeholder(i) for i in range(first, first + 9))})")
+    return _INSERT.format(", ".join(rows))
 
 
 async def append(
@@ -198,27 +210,28 @@ async def append(
             transaction = in_transaction() if connection is None else connection._in_transaction()
             async with transaction as writing:
                 previous = await _last_hash(writing)
-                rows: list[list[object]] = []
+                values: list[object] = []
                 for event in events:
                     current = _chain(previous, event)
-                    rows.append(
-                        [
-                            event.at,
-                            event.actor,
-                            event.surface,
-                            event.action,
-                            event.tenant_code,
-                            event.outcome,
-                            event.detail,
-                            previous,
-                            current,
-                        ]
-                    )
+                    values += [
+                        event.at,
+                        event.actor,
+                        event.surface,
+                        event.action,
+                        event.tenant_code,
+                        event.outcome,
+                        event.detail,
+                        previous,
+                        current,
+                    ]
                     previous = current
-                # One statement for many rows, without a model instance per event: the read
-                # events of busy lookups are most of what this writes.
-                marks = ", ".join(database.placeholder(i) for i in range(1, 10))
-                await writing.execute_many(_INSERT.format(marks), rows)
+                # Without a model instance per event: the read events of busy lookups are most
+                # of what this writes.
+                for start in range(0, len(events), ROWS_PER_INSERT):
+                    count = min(ROWS_PER_INSERT, len(events) - start)
+                    await writing.execute_query(
+                        _multi_row_insert(count), values[start * 9 : (start + count) * 9]
+                    )
             return
         except IntegrityError:
             continue

@@ -1,10 +1,13 @@
 """The committed migrations build the database the models describe, on SQLite and PostgreSQL."""
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from tortoise import Tortoise, connections
 from tortoise.context import TortoiseContext
+from tortoise.exceptions import IntegrityError
 from tortoise.migrations.autodetector import MigrationAutodetector
 
 from regie.db.config import tortoise_config
@@ -78,3 +81,46 @@ def test_no_model_description_breaks_the_migration_scripts() -> None:
                 ]
                 offenders += [name for name, text in texts if ";" in text or text.count("'") % 2]
     assert offenders == []
+
+
+async def test_the_audit_log_keeps_its_indexes_when_hash_stops_being_unique(tmp_path: Path) -> None:
+    # Migration 0005 rebuilds audit_event on SQLite by hand: Tortoise's own rebuild would drop
+    # the indexes on "at" and "tenant_code" and the chain's unique previous_hash.
+    url = (
+        f"sqlite://{tmp_path / 'audit.sqlite3'}"
+        if TEST_DATABASE == "sqlite"
+        else database_url().replace("{}", uuid.uuid4().hex)
+    )
+    config = tortoise_config(url)
+    try:
+        async with TortoiseContext() as context:
+            await context.init(config=config, _create_db=TEST_DATABASE != "sqlite")
+            await database.migrate(config)
+            connection = connections.get("default")
+            marks = ", ".join(database.placeholder(i) for i in range(1, 10))
+            insert = (
+                "INSERT INTO audit_event (at, actor, surface, action, tenant_code, outcome, detail, "  # noqa: S608 - placeholders only
+                f"previous_hash, hash) VALUES ({marks})"
+            )
+            at = datetime(2026, 11, 26, tzinfo=UTC)
+            event = [at, "user:1", "html", "account.read", "1000001", "ok", ""]
+            await connection.execute_query(insert, [*event, "a" * 64, "c" * 64])
+            await connection.execute_query(insert, [*event, "b" * 64, "c" * 64])  # same hash: fine
+            with pytest.raises(IntegrityError):  # a second event on the same previous one: a fork
+                await connection.execute_query(insert, [*event, "a" * 64, "d" * 64])
+            if TEST_DATABASE == "sqlite":
+                _, rows = await connection.execute_query(
+                    "SELECT sql FROM sqlite_master WHERE tbl_name = 'audit_event' AND type = 'index'"
+                    " AND sql IS NOT NULL"
+                )
+                indexed = " ".join(row["sql"] for row in rows)
+            else:
+                _, rows = await connection.execute_query(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_event'"
+                )
+                indexed = " ".join(row["indexdef"] for row in rows)
+            assert '("at")' in indexed.replace("(at)", '("at")')
+            assert '("tenant_code")' in indexed.replace("(tenant_code)", '("tenant_code")')
+    finally:
+        if TEST_DATABASE != "sqlite":
+            await drop_postgres_database(url)

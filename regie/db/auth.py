@@ -66,7 +66,7 @@ class AuditEvent(Model):
     detail = fields.CharField(max_length=200, default="")
     # Unique: two writers chaining onto the same event cannot both succeed (the loser retries).
     previous_hash = fields.CharField(max_length=64, unique=True)
-    hash = fields.CharField(max_length=64, unique=True)
+    hash = fields.CharField(max_length=64)  # not unique: previous_hash is (migration 0005)
 
     class Meta:
         table = "audit_event"

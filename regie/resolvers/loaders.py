@@ -2,9 +2,9 @@
 
 The lookups' root resolvers read a whole page's leases, dwellings, accounts and last payments
 with the tenants and keep them here (:meth:`Loaders.prime_current_leases`); the fields below
-them then read the loaders' caches synchronously (:func:`value_or_load`). A resolver that returns a value instead of an awaitable
-spares graphql-core a task per field: for a page of 20 accounts that is most of the execution
-time. A field reached some other way still loads its data, batched, by awaiting the loader.
+them then read the loaders' caches synchronously (:func:`value_or_load`). A resolver that
+returns a value instead of an awaitable spares graphql-core a task per field: for a page of 20
+accounts that is most of the execution time. A field reached some other way still loads its data, batched, by awaiting the loader.
 """
 
 from __future__ import annotations
@@ -90,14 +90,15 @@ class Loaders:
     ) -> None:
         """Keep the current leases a lookup read with its tenants (a tenant absent has none)."""
         for tenant_id in tenant_ids:
-            lease = leases.get(tenant_id)
-            self.current_lease_by_tenant.prime(tenant_id, lease)
-            if lease is not None and lease.last_payment is not None:
-                self.payment.prime(lease.last_payment.id, lease.last_payment)
+            self.current_lease_by_tenant.prime(tenant_id, leases.get(tenant_id))
+        self._prime_last_payments(leases)
 
     async def _current_leases(self, tenant_ids: list[int]) -> list[records.LeaseRecord | None]:
         found = await records.current_leases(tenant_ids)
-        for lease in found.values():
+        self._prime_last_payments(found)
+        return [found.get(i) for i in tenant_ids]
+
+    def _prime_last_payments(self, leases: dict[int, records.LeaseRecord]) -> None:
+        for lease in leases.values():
             if lease.last_payment is not None:
                 self.payment.prime(lease.last_payment.id, lease.last_payment)
-        return [found.get(i) for i in tenant_ids]

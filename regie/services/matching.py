@@ -33,7 +33,8 @@ from tortoise import connections
 from tortoise.expressions import Q
 
 from regie.db import imports, ledger, matching, tenants
-from regie.services import billing, bulk, names, payers, references
+from regie.services import billing, bulk, database, names, payers, references
+from regie.services.leases import pick_current_leases
 from regie.treasury.records import BankEntry
 
 RETURN_SUBFAMILIES = frozenset({"UPDD", "RRTN", "RPCR", "ARET"})
@@ -105,6 +106,7 @@ class LeaseTerms:
     """What matching needs of a lease (read as plain values: no model instances per row)."""
 
     id: int
+    tenant_id: int
     rent_cents: int
     service_charges_cents: int
     housing_benefit_cents: int
@@ -128,29 +130,29 @@ async def _select_in(
     )
 
 
-def _date(value: Any) -> date | None:
-    """A DATE column read as a plain row: a date (PostgreSQL) or its ISO text (SQLite)."""
-    return value if value is None or isinstance(value, date) else date.fromisoformat(value[:10])
-
-
 async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseTerms]:
-    """Each tenant's current lease, by the rule of :func:`regie.services.tenants.current_leases`."""
-    current: dict[int, LeaseTerms] = {}
+    """Each tenant's current lease, by the rule of :func:`regie.services.leases.pick_current_leases`."""
     if not tenant_ids:
-        return current
+        return {}
     rows = await _select_in(
-        'SELECT "tenant_id", "id", "rent_cents", "service_charges_cents", '
+        'SELECT "id", "tenant_id", "rent_cents", "service_charges_cents", '
         '"housing_benefit_cents", "start_date", "end_date" FROM "lease"',
         '"tenant_id"',
         sorted(set(tenant_ids)),
         ' ORDER BY "start_date", "id"',
     )
-    for tenant_id, lease_id, rent, charges, benefit, start, end in rows:
-        lease = LeaseTerms(lease_id, rent, charges, benefit, _date(start) or date.min, _date(end))
-        held = current.get(tenant_id)
-        if held is None or held.end_date is not None or lease.end_date is None:
-            current[tenant_id] = lease
-    return current
+    return pick_current_leases(
+        LeaseTerms(
+            lease_id,
+            tenant_id,
+            rent,
+            charges,
+            benefit,
+            database.as_date(start),
+            database.as_optional_date(end),
+        )
+        for lease_id, tenant_id, rent, charges, benefit, start, end in rows
+    )
 
 
 def is_return(entry: BankEntry) -> bool:

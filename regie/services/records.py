@@ -104,10 +104,9 @@ class ChargeRecord:
 TENANT_COLUMNS = ("id", "code", "title", "surname", "first_name", "phone")
 
 
-def tenant_record(row: dict[str, Any]) -> TenantRecord:
-    return TenantRecord(
-        row["id"], row["code"], row["title"], row["surname"], row["first_name"], row["phone"]
-    )
+def tenant_record(row: dict[str, Any], prefix: str = "") -> TenantRecord:
+    """The tenant of a row whose tenant columns are named ``prefix`` + the model's names."""
+    return TenantRecord(*(row[prefix + column] for column in TENANT_COLUMNS))
 
 
 def _in(column: str, values: Sequence[int], params: list[object]) -> str:
@@ -239,14 +238,7 @@ async def _tenants_with_leases(condition: str, params: list[object]) -> TenantsW
     leases: list[LeaseRecord] = []
     for row in await database.fetch(_TENANTS_WITH_LEASES.format(condition=condition), params):
         if row["t_id"] not in found:
-            found[row["t_id"]] = TenantRecord(
-                row["t_id"],
-                row["t_code"],
-                row["t_title"],
-                row["t_surname"],
-                row["t_first_name"],
-                row["t_phone"],
-            )
+            found[row["t_id"]] = tenant_record(row, "t_")
         if row["id"] is not None:
             leases.append(_lease(row))
     return TenantsWithLeases(found, pick_current_leases(leases))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import cast
@@ -15,7 +14,6 @@ from regie.db import tenants
 from regie.services import database, names, records
 from regie.services.access import TENANTS_READ, Viewer, require_scope
 from regie.services.audit import DENIED, FAILED, OK, AuditTrail
-from regie.services.leases import pick_current_leases
 
 MIN_SEARCH_LENGTH = 2
 MAX_SEARCH_LENGTH = 100
@@ -330,15 +328,6 @@ async def tenant_with_lease_by_code(
         else:
             trail.note("tenant.read", code, FAILED, "unknown code")
     return found if found.tenants else None
-
-
-def leases_of(tenant_ids: Sequence[int]) -> QuerySet[tenants.Lease]:
-    """The leases of these tenants, in the order :func:`leases.pick_current_leases` expects."""
-    return tenants.Lease.filter(tenant_id__in=list(tenant_ids)).order_by("start_date", "id")
-
-
-async def current_leases(tenant_ids: Sequence[int]) -> dict[int, tenants.Lease]:
-    return pick_current_leases(await leases_of(tenant_ids))
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from regie.db import imports, ledger, matching, tenants, treasury
-from regie.services import accounts, events
-from regie.services import tenants as tenant_service
+from regie.services import accounts, events, records
 from regie.services.access import Viewer, require_office
 from regie.services.clock import now_utc, office_today
 from regie.services.tenants import InvalidArgument, check_page_size
@@ -79,7 +78,7 @@ async def match_item(
     tenant = await tenants.Tenant.get_or_none(code=code) if code else None
     if tenant is None:
         raise InvalidArgument("tenantCode", f"There is no tenant with the code {tenant_code!r}.")
-    lease = (await tenant_service.current_leases([tenant.id])).get(tenant.id)
+    lease = (await records.current_leases([tenant.id])).get(tenant.id)
     if lease is None:
         raise InvalidArgument("tenantCode", f"Tenant {tenant.code} has no lease to apply it to.")
     batch = await imports.ImportBatch.get(id=item.batch_id)

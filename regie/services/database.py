@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.migrations.api.migrate import migrate as run_migrations
 
 from regie.db.config import with_sqlite_busy_timeout
@@ -92,6 +96,57 @@ async def open_background_connection(database_url: str) -> BaseDBAsyncClient | N
     )
     await client.create_connection(with_db=True)
     return client
+
+
+_on_own_connection: ContextVar[bool] = ContextVar("regie_on_own_connection", default=False)
+
+
+@asynccontextmanager
+async def own_connection() -> AsyncIterator[bool]:
+    """Run the block's queries, ORM and hand-written alike, where its transactions hold up no
+    request: for long writers (a bank file's import).
+
+    Tortoise gives SQLite one connection behind one lock, so a transaction on it holds every
+    lookup of the process until it commits. The block gets a second connection to the same
+    file: in WAL mode lookups read the last committed state and never wait for the writer, whose
+    transactions can then be long enough to be cheap. The block sees it as ``"default"`` (Tortoise
+    keeps connections per task context, which is how its own transactions work), so the code
+    inside needs no connection passed around; tasks it starts inherit it and must end within the
+    block. PostgreSQL's pool already gives each transaction a connection of its own.
+
+    Yields whether the block's transactions are apart from requests: not on an in-memory SQLite
+    database (it exists only on its one connection), nor inside a transaction (whose connection
+    the block must keep using).
+    """
+    default = connections.get("default")
+    if _on_own_connection.get():
+        yield True
+        return
+    if not isinstance(default, SqliteClient):
+        flag = _on_own_connection.set(True)  # PostgreSQL: a pool
+        try:
+            yield True
+        finally:
+            _on_own_connection.reset(flag)
+        return
+    if type(default) is not SqliteClient or default.filename == ":memory:":
+        yield False  # a transaction wrapper (stay in it), or the only connection there can be
+        return
+    own = SqliteClient(default.filename, connection_name="default", **default.pragmas)
+    await own.create_connection(with_db=True)
+    token = connections.set("default", own)
+    flag = _on_own_connection.set(True)
+    try:
+        yield True
+    finally:
+        _on_own_connection.reset(flag)
+        connections.reset(token)
+        await own.close()
+
+
+def on_own_connection() -> bool:
+    """Whether the current task runs inside :func:`own_connection`, apart from requests."""
+    return _on_own_connection.get()
 
 
 def placeholder(position: int) -> str:

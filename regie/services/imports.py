@@ -15,8 +15,11 @@ applied by any batch counts as a duplicate. Live updates are published after eac
 and each tenant whose account the batch changed is audited once, after the first such chunk.
 
 Everything but the writes happens outside the transactions: records are matched a few thousand
-at a time (a handful of queries), rows are built, and only then does a transaction run, sized to
-last about TRANSACTION_SECONDS (on SQLite every lookup of the process waits while one runs).
+at a time (a handful of queries), rows are built, and only then does a transaction run. A file is
+imported on a connection of its own (:func:`regie.services.database.own_connection`): lookups do
+not wait for its transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS. A push,
+and a file on an in-memory SQLite database, share the connection every lookup of the process
+waits for: their transactions are sized to TRANSACTION_SECONDS.
 
 Pending and information-only entries (camt ``PDNG``/``INFO``) are counted and not applied; they
 leave no identity row, so the booked entry that follows is applied.
@@ -45,7 +48,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from regie.db import imports, ledger, matching, treasury
-from regie.services import accounts, audit, bulk, events, payers
+from regie.services import accounts, audit, bulk, database, events, payers
 from regie.services import matching as matcher
 from regie.services.clock import now_utc
 from regie.treasury.records import BankEntry, RejectedEntry
@@ -59,6 +62,11 @@ TRANSACTION_SECONDS = 0.015
 one runs, so its length, not the number of entries, is what a chunk must keep small; the same
 number of entries takes twice as long on a machine twice as busy."""
 CHUNK_LIMITS = (50, 2000)
+OWN_CONNECTION_TRANSACTION_SECONDS = 0.1
+"""The same, for an import on a connection of its own (an SQLite file; PostgreSQL): lookups do not
+wait for its transactions, only other writers do (a push, an office user's change), and a longer
+transaction costs less per entry (its commit, the snapshots it reads and rewrites)."""
+OWN_CONNECTION_CHUNK_LIMITS = (50, 5000)
 PLAN_SIZE = 2000
 """Records matched together, then written in as many transactions as their size calls for."""
 STALE_AFTER = timedelta(seconds=60)
@@ -298,7 +306,23 @@ async def run_import(
     ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
     current one is applied) or a :class:`RecordSource`. ``chunk_size`` fixes the entries per
     transaction; by default they follow how long transactions take (:class:`_ChunkSizer`).
+    A file is imported on a database connection of its own where there can be one
+    (:func:`regie.services.database.own_connection`); a push, a few entries, on the shared one.
     """
+    if request.channel != imports.ImportChannel.FILE:
+        return await _run_import(request, records, expected_records, progress, chunk_size, reader)
+    async with database.own_connection():
+        return await _run_import(request, records, expected_records, progress, chunk_size, reader)
+
+
+async def _run_import(
+    request: ImportRequest,
+    records: Iterable[Record] | RecordSource,
+    expected_records: int,
+    progress: Progress | None,
+    chunk_size: int | None,
+    reader: Executor | None,
+) -> ImportReport:
     owner = _owner_token()
     batch, refusal, resumed = await _claim(request, owner)
     if refusal is not None:
@@ -309,7 +333,12 @@ async def run_import(
     position = 0
     bulk_payers = await matcher.registered_bulk_payers()
     audited: set[str] = set()
-    sizer = _ChunkSizer(chunk_size)
+    if database.on_own_connection():
+        sizer = _ChunkSizer(
+            chunk_size, OWN_CONNECTION_TRANSACTION_SECONDS, OWN_CONNECTION_CHUNK_LIMITS
+        )
+    else:
+        sizer = _ChunkSizer(chunk_size, TRANSACTION_SECONDS, CHUNK_LIMITS)
     try:
         while True:
             records, failure = await _take(source, sizer.size, max(sizer.size, PLAN_SIZE))
@@ -483,20 +512,22 @@ async def _take(
 
 
 class _ChunkSizer:
-    """Entries per chunk: fixed when asked, else as many as fit in TRANSACTION_SECONDS, from the
-    transactions so far (a moving average, within CHUNK_LIMITS)."""
+    """Entries per chunk: fixed when asked, else as many as fit in ``seconds``, from the
+    transactions so far (a moving average, within ``limits``)."""
 
-    def __init__(self, fixed: int | None) -> None:
+    def __init__(self, fixed: int | None, seconds: float, limits: tuple[int, int]) -> None:
         self.fixed = fixed is not None
         self.size = fixed if fixed is not None else CHUNK_SIZE
+        self.seconds = seconds
+        self.limits = limits
         self.sizes: list[int] = []
 
     def observe(self, entries: int, seconds: float) -> None:
         self.sizes.append(entries)
         if self.fixed or entries < self.size or seconds <= 0:
             return  # a short last chunk, or one skipped on resuming, says nothing
-        fitting = entries * TRANSACTION_SECONDS / seconds
-        low, high = CHUNK_LIMITS
+        fitting = entries * self.seconds / seconds
+        low, high = self.limits
         self.size = max(low, min(high, round((self.size + fitting) / 2)))
 
 
@@ -688,6 +719,8 @@ async def _let_requests_through() -> None:
     that has started finish first, so it waits for one transaction at most. Bounded, so a stream
     of requests slows an import down but never stops it; nothing to do on PostgreSQL (a pool).
     """
+    if database.on_own_connection():
+        return  # requests use another connection
     lock = getattr(connections.get("default"), "_lock", None)  # SqliteClient's, if it is one
     if not isinstance(lock, asyncio.Lock):
         return

@@ -1,0 +1,108 @@
+"""A bank file is imported on a connection of its own: lookups never wait for its transactions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tortoise import connections
+from tortoise.contrib.test import tortoise_test_context
+
+from regie.db import MODEL_MODULES, ledger, tenants
+from regie.db.config import APP_LABEL
+from regie.services import accounts, database
+from regie.services import imports as import_service
+from regie.services.imports import Outcome
+from regie.treasury.importer import import_file
+from tests import factories
+from tests.conftest import TEST_DATABASE
+from tests.treasury.bankfiles import Tx, camt054
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[None]:
+    """A database in an SQLite file (the embedded production set-up), not in memory."""
+    url = f"sqlite://{tmp_path / 'regie.sqlite3'}"
+    async with tortoise_test_context(MODEL_MODULES, db_url=url, app_label=APP_LABEL):
+        yield
+
+
+def _file(count: int, message_id: str = "OWN") -> bytes:
+    return camt054(
+        [Tx("1.00", f"{message_id}-{i:04d}", ustrd=("LOC 1004300",)) for i in range(count)],
+        message_id=message_id,
+    )
+
+
+async def _lease() -> Any:
+    _, lease = await factories.tenant_with_lease("Martin", code="1004300")
+    await factories.bill(lease, date(2026, 3, 1))
+    return lease
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_lookup_answers_while_an_import_transaction_is_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    inside, go_on = asyncio.Event(), asyncio.Event()
+    write = import_service._write
+
+    async def held_open(connection: Any, rows: Any, now: Any) -> Any:
+        written = await write(connection, rows, now)
+        inside.set()  # the chunk's rows are written, its transaction not yet committed
+        await go_on.wait()
+        return written
+
+    monkeypatch.setattr(import_service, "_write", held_open)
+    importing = asyncio.create_task(import_file(_file(10), source="t"))
+    await asyncio.wait_for(inside.wait(), 5)
+    # The default connection answers at once, with the state before the open transaction.
+    paid = await asyncio.wait_for(ledger.Payment.filter(lease_id=lease.id).count(), 1)
+    assert paid == 0
+    assert await asyncio.wait_for(tenants.Tenant.filter(code="1004300").exists(), 1)
+    go_on.set()
+    report = await asyncio.wait_for(importing, 10)
+    assert (report.outcome, report.counts.matched) == (Outcome.IMPORTED, 10)
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 10
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_the_same_file_imported_concurrently_on_an_sqlite_file_is_applied_once() -> None:
+    lease = await _lease()
+    data = _file(900, "SAME")
+    reports = await asyncio.gather(
+        *(import_file(data, source=f"t{i}", chunk_size=100) for i in range(3))
+    )
+    outcomes = sorted(r.outcome for r in reports)
+    assert outcomes.count(Outcome.IMPORTED) == 1
+    assert set(outcomes) <= {Outcome.IMPORTED, Outcome.IN_PROGRESS, Outcome.ALREADY_IMPORTED}
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 900
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_the_second_connection_is_closed_and_the_default_one_restored() -> None:
+    default = connections.get("default")
+    async with database.own_connection() as apart:
+        assert apart and database.on_own_connection()
+        own = connections.get("default")
+        assert own is not default
+        async with database.own_connection() as nested:  # no third connection
+            assert nested and connections.get("default") is own
+    assert connections.get("default") is default and not database.on_own_connection()
+    assert own._connection is None  # closed
+
+
+@pytest.mark.usefixtures("db")
+async def test_an_in_memory_database_has_one_connection_and_postgres_a_pool() -> None:
+    default = connections.get("default")
+    async with database.own_connection() as apart:
+        assert connections.get("default") is default
+        # In memory the import shares the one connection; PostgreSQL's pool keeps them apart.
+        assert apart is (TEST_DATABASE == "postgres")

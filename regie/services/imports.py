@@ -73,10 +73,6 @@ STALE_AFTER = timedelta(seconds=60)
 """An importer that made no progress for this long is presumed dead; its batch may be resumed."""
 MAX_ATTEMPTS = 5
 AUDIT_EVENTS_PER_WRITE = 100
-QUIET_BEFORE_WRITING = 0.002
-"""Seconds the database must have been left alone by requests before a chunk's transaction."""
-COURTESY_LIMIT = 0.05
-"""The longest a chunk waits for that (a lookup takes a few milliseconds)."""
 _HOST = socket.gethostname()
 PAYMENT_COLUMNS = (
     "id", "lease_id", "amount_cents", "method", "status", "source", "paid_on", "recorded_at",
@@ -425,7 +421,6 @@ async def _audit_accounts(
     # A few hundred events at a time: each append is a transaction that hashes its events, and
     # the first chunks of a file name hundreds of tenants.
     for start in range(0, len(codes), AUDIT_EVENTS_PER_WRITE):
-        await _let_requests_through()  # each append is a transaction too
         await audit.append(
             [
                 audit.Event(
@@ -661,7 +656,6 @@ async def _try_chunk(
     counts.unmatched = rows.written.unmatched
     counts.ignored = rows.written.ignored
 
-    await _let_requests_through()
     started = time.perf_counter()
     async with in_transaction("default") as connection:
         # The batch's counters first: a write as the first statement makes an SQLite transaction
@@ -707,32 +701,6 @@ async def _add_counts(
     params = [getattr(counts, name) for _, name in _COUNTERS] + [now, batch_id, owner]
     updated, _ = await connection.execute_query(sql, params)
     return int(updated)
-
-
-async def _let_requests_through() -> None:
-    """Wait, briefly, until no request is using the database before a chunk's transaction.
-
-    On SQLite, Tortoise runs every query of the process on one connection behind one lock, and a
-    transaction holds it throughout. A lookup runs several queries in turn: a transaction that
-    begins between two of them makes the lookup wait for all of it, and a lookup could wait for
-    several. Beginning only once the connection has been left alone for a moment lets a lookup
-    that has started finish first, so it waits for one transaction at most. Bounded, so a stream
-    of requests slows an import down but never stops it; nothing to do on PostgreSQL (a pool).
-    """
-    if database.on_own_connection():
-        return  # requests use another connection
-    lock = getattr(connections.get("default"), "_lock", None)  # SqliteClient's, if it is one
-    if not isinstance(lock, asyncio.Lock):
-        return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + COURTESY_LIMIT
-    quiet_since = loop.time()
-    while (now := loop.time()) < deadline:
-        if lock.locked():
-            quiet_since = now
-        elif now - quiet_since >= QUIET_BEFORE_WRITING:
-            return
-        await asyncio.sleep(QUIET_BEFORE_WRITING / 4)
 
 
 async def _existing_keys(keys: Sequence[str]) -> set[str]:

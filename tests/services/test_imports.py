@@ -195,14 +195,15 @@ async def test_a_declared_payment_confirmed_by_someone_else_meanwhile_is_not_con
     declared = await ledger_service.declare_payment(
         lease.id, 45000, ledger.PaymentMethod.CHEQUE, date(2026, 3, 1), ledger.PaymentSource.FIELD
     )
-    original = import_service._let_requests_through
+    plan = import_service._plan
 
-    async def office_confirms_it_first() -> None:
+    async def office_confirms_it_once_planned(*args: Any) -> Any:
+        planned = await plan(*args)
         await ledger.Payment.filter(id=declared.id).update(status=ledger.PaymentStatus.CONFIRMED)
         await accounts.refresh_snapshots([lease.id])
-        await original()
+        return planned
 
-    monkeypatch.setattr(import_service, "_let_requests_through", office_confirms_it_first)
+    monkeypatch.setattr(import_service, "_plan", office_confirms_it_once_planned)
     report = await import_file(camt054([Tx("450.00", "C1", ustrd=("LOC 1004300",))]), source="t")
     assert (report.counts.matched, report.counts.new) == (1, 1)
     payments = await ledger.Payment.filter(lease_id=lease.id).order_by("id")
@@ -215,14 +216,15 @@ async def test_a_return_whose_original_was_rejected_meanwhile_waits_and_counts_a
 ) -> None:
     _, lease = await _tenant()
     paid = await factories.confirmed_payment(lease, 45000, date(2026, 3, 3))
-    original = import_service._let_requests_through
+    plan = import_service._plan
 
-    async def rejected_first() -> None:
+    async def rejected_once_planned(*args: Any) -> Any:
+        planned = await plan(*args)
         await ledger.Payment.filter(id=paid.id).update(status=ledger.PaymentStatus.REJECTED)
         await accounts.refresh_snapshots([lease.id])
-        await original()
+        return planned
 
-    monkeypatch.setattr(import_service, "_let_requests_through", rejected_first)
+    monkeypatch.setattr(import_service, "_plan", rejected_once_planned)
     returned = Tx(
         "450.00", "R1", credit=False, reversal=True, return_reason="AM04", ustrd=("LOC 1004300",)
     )

@@ -22,7 +22,6 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from regie.db import auth
-from regie.services import database
 from regie.services.access import Viewer, require_admin
 from regie.services.clock import now_utc
 
@@ -177,22 +176,36 @@ def _within_columns(event: Event) -> Event:
     )
 
 
-_INSERT = (
-    "INSERT INTO audit_event (at, actor, surface, action, tenant_code, outcome, detail, "
-    "previous_hash, hash) VALUES {}"
+_COLUMNS = "at, actor, surface, action, tenant_code, outcome, detail, previous_hash, hash"
+ROWS_PER_INSERT = 100
+"""Events chained and written per statement. The writer shares the event loop with the lookups:
+a batch of 420 events chained and sent in one statement held the loop 3.5 ms on PostgreSQL
+(hashing, encoding, sending 75 kB); 100 at a time, about 1 ms, the lookups running between."""
+# PostgreSQL takes the events as one array per column: one statement text whatever their number,
+# which asyncpg prepares once per connection; a multi-row VALUES list is a new text for each
+# number of rows, parsed and planned again. (Building that list marker by marker, each asking the
+# connection for its dialect, held the event loop 11 ms for 420 events, on SQLite too.)
+_POSTGRES_INSERT = (
+    f"INSERT INTO audit_event ({_COLUMNS}) SELECT * FROM unnest("  # noqa: S608 - constant text
+    "$1::timestamptz[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], "
+    "$6::varchar[], $7::varchar[], $8::varchar[], $9::varchar[])"
 )
-ROWS_PER_INSERT = 500
-"""Rows of one multi-row INSERT: 4,500 parameters, within SQLite's and PostgreSQL's limits."""
+_SQLITE_ROW = "(" + ", ".join("?" * 9) + ")"
 
 
 def _multi_row_insert(count: int) -> str:
-    """One INSERT of ``count`` events. One statement instead of one per row: on SQLite each row
-    of an ``executemany`` takes the interpreter lock back from the request being served."""
-    rows = []
-    for row in range(count):
-        first = row * 9 + 1
-        rows.append(f"({', '.join(database.placeholder(i) for i in range(first, first + 9))})")
-    return _INSERT.format(", ".join(rows))
+    """One SQLite INSERT of ``count`` events. One statement instead of one per row: each row of an
+    ``executemany`` takes the interpreter lock back from the request being served."""
+    return f"INSERT INTO audit_event ({_COLUMNS}) VALUES {', '.join([_SQLITE_ROW] * count)}"  # noqa: S608
+
+
+async def _insert(writing: BaseDBAsyncClient, rows: list[list[object]]) -> None:
+    if writing.capabilities.dialect == "postgres":
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await writing.execute_query(_POSTGRES_INSERT, columns)
+    else:
+        values = [value for row in rows for value in row]
+        await writing.execute_query(_multi_row_insert(len(rows)), values)
 
 
 async def append(
@@ -210,28 +223,27 @@ async def append(
             transaction = in_transaction() if connection is None else connection._in_transaction()
             async with transaction as writing:
                 previous = await _last_hash(writing)
-                values: list[object] = []
-                for event in events:
-                    current = _chain(previous, event)
-                    values += [
-                        event.at,
-                        event.actor,
-                        event.surface,
-                        event.action,
-                        event.tenant_code,
-                        event.outcome,
-                        event.detail,
-                        previous,
-                        current,
-                    ]
-                    previous = current
-                # Without a model instance per event: the read events of busy lookups are most
-                # of what this writes.
                 for start in range(0, len(events), ROWS_PER_INSERT):
-                    count = min(ROWS_PER_INSERT, len(events) - start)
-                    await writing.execute_query(
-                        _multi_row_insert(count), values[start * 9 : (start + count) * 9]
-                    )
+                    # Without a model instance per event: the read events of busy lookups are
+                    # most of what this writes.
+                    rows: list[list[object]] = []
+                    for event in events[start : start + ROWS_PER_INSERT]:
+                        current = _chain(previous, event)
+                        rows.append(
+                            [
+                                event.at,
+                                event.actor,
+                                event.surface,
+                                event.action,
+                                event.tenant_code,
+                                event.outcome,
+                                event.detail,
+                                previous,
+                                current,
+                            ]
+                        )
+                        previous = current
+                    await _insert(writing, rows)
             return
         except IntegrityError:
             continue

@@ -110,6 +110,14 @@ def tenant_record(row: dict[str, Any], prefix: str = "") -> TenantRecord:
 
 
 def _in(column: str, values: Sequence[int], params: list[object]) -> str:
+    """``column`` is one of ``values``. On PostgreSQL, one array parameter: the statement's text
+    is then the same whatever the number of values, so asyncpg prepares it once per connection
+    and PostgreSQL soon settles on a generic plan for it, instead of planning each new length
+    afresh (the page of a search joins seven tables: planning it took 0.6 to 0.8 ms, more than
+    running it)."""
+    if database.dialect() == "postgres":
+        params.append(list(values))
+        return f"{column} = ANY({database.placeholder(len(params))})"
     marks = []
     for value in values:
         params.append(value)

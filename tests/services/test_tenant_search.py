@@ -113,6 +113,27 @@ async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> N
     assert await tenant_by_code(viewer, "1000004") is not None
 
 
+async def test_a_collector_searching_by_code_finds_only_tenants_of_their_sector(
+    office: None,
+) -> None:
+    moissac = (await factories.commune("Moissac")).id
+    viewer = Viewer(
+        user_id=1,
+        role=Role.COLLECTOR,
+        commune_ids=frozenset({moissac}),
+        scopes=ROLE_SCOPES[Role.COLLECTOR],
+    )
+    assert await found("100000", viewer) == ["Louis Saint-Jean", "Zoé Müller-Lefèvre"]
+    assert await found("1000001", viewer) == []
+    assert await found("1000004", viewer) == ["Louis Saint-Jean"]
+
+
+async def test_an_alphanumeric_code_ranks_before_the_surname_prefix(office: None) -> None:
+    await factories.tenant_with_lease("Zidane", "Anne", code="GALL")
+    assert await found("gall") == ["Anne Zidane", "Marc Gallet", "Anne-Marie Le Gall"]
+    assert [t.code for t in (await search_tenants(OFFICE, "gall", 1, 1)).tenants] == ["2000001"]
+
+
 async def test_a_name_longer_than_any_code_is_still_searched(office: None) -> None:
     await factories.tenant_with_lease("Lefèvre-Pontalis", "Hélène")
     assert await found("Lefèvre-Pontalis") == ["Hélène Lefèvre-Pontalis"]

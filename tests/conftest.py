@@ -11,11 +11,13 @@ import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import pytest
 from starlette.applications import Starlette
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext, tortoise_test_context
 
 from regie.app import create_app
@@ -85,6 +87,23 @@ async def db() -> AsyncIterator[TortoiseContext]:
     finally:
         if TEST_DATABASE == "postgres":
             await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def sqlite_file(tmp_path: Path) -> AsyncIterator[str]:
+    """A database in an SQLite file (the embedded production set-up), whatever the suite's
+    database; yields its URL.
+
+    Tortoise caches each model's INSERT text by connection name, not by dialect: the cache is
+    emptied on the way in and out, or a PostgreSQL test after this one would send SQLite's ``?``
+    markers to PostgreSQL (and the other way round)."""
+    url = f"sqlite://{tmp_path / 'regie.sqlite3'}"
+    EXECUTOR_CACHE.clear()
+    try:
+        async with tortoise_test_context(MODEL_MODULES, db_url=url, app_label=APP_LABEL):
+            yield url
+    finally:
+        EXECUTOR_CACHE.clear()
 
 
 @pytest.fixture

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tortoise import connections
-from tortoise.contrib.test import tortoise_test_context
 
-from regie.db import MODEL_MODULES, ledger, tenants
-from regie.db.config import APP_LABEL
+from regie.db import ledger, tenants
 from regie.services import accounts, database
 from regie.services import imports as import_service
 from regie.services.imports import Outcome
@@ -21,14 +17,6 @@ from regie.treasury.importer import import_file
 from tests import factories
 from tests.conftest import TEST_DATABASE
 from tests.treasury.bankfiles import Tx, camt054
-
-
-@pytest.fixture
-async def sqlite_file(tmp_path: Path) -> AsyncIterator[None]:
-    """A database in an SQLite file (the embedded production set-up), not in memory."""
-    url = f"sqlite://{tmp_path / 'regie.sqlite3'}"
-    async with tortoise_test_context(MODEL_MODULES, db_url=url, app_label=APP_LABEL):
-        yield
 
 
 def _file(count: int, message_id: str = "OWN") -> bytes:

@@ -50,6 +50,13 @@ async def test_migrations_apply_to_an_empty_database(tmp_path: Path) -> None:
                     ("search_key", 1000),
                     ("word", 1000),
                 ]
+                # They compare bytes, whatever the database's locale (see migration 0006).
+                _, rows = await connection.execute_query(
+                    "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+                    "WHERE (table_name, column_name) IN (('tenant', 'code'), "
+                    "('tenant', 'search_key'), ('tenant_name_word', 'word'))"
+                )
+                assert {r["collation_name"] for r in rows} == {"C"} and len(rows) == 3
     finally:
         if TEST_DATABASE != "sqlite":
             await drop_postgres_database(url)

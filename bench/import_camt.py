@@ -6,12 +6,13 @@ In a temporary folder: loads the demo office into an SQLite file, writes a camt.
 (most carry a tenant code in the remittance text, some an RF reference, some only a payer name,
 some come from the CAF, some are bank fees), imports it, and prints as a markdown table:
 
-- entries per second of the import, next to a plain ``sqlite3.executemany`` of the same rows
-  (the identity, payment and confirmation rows the import wrote, into an empty copy of the same
-  tables and indexes) measured in the same run — target ≥ 25 %;
+- entries per second of the import on its own, next to a plain ``sqlite3.executemany`` of the
+  same rows (the identity, payment and confirmation rows the import wrote, into an empty copy of
+  the same tables and indexes) measured in the same run — target ≥ 25 %;
 - peak memory (maximum resident set size of the process, and its growth during the import);
 - p50/p95/max of ``tenant(code)`` lookups (GraphQL executed in process, as office staff) issued
-  one after the other while the import runs — target p95 ≤ 50 ms;
+  one after the other while a second file of as many entries is imported in the same process —
+  target p95 ≤ 50 ms — and that import's entries per second (the lookups share its process);
 - push POST (signed, through the ASGI app) → the new balance returned by ``tenant(code)``: p50/p99
   over a few hundred pushes — target p99 ≤ 1 s.
 
@@ -50,7 +51,7 @@ from regie.schema.schema import schema
 from regie.services import oauth_clients, references
 from regie.services.access import CONFIRMATIONS_WRITE, Viewer
 from regie.services.audit import AuditTrail
-from regie.services.imports import TRANSACTION_SECONDS
+from regie.services.imports import OWN_CONNECTION_TRANSACTION_SECONDS
 from regie.settings import load_settings
 from regie.treasury.importer import import_file
 from regie.treasury.push import sign
@@ -282,14 +283,20 @@ async def main(
             for _ in range(20):  # warm the lookup path
                 await lookup(rng.choice(codes))  # type: ignore[arg-type]
 
+            # The import on its own: its throughput, and its memory.
             reset_peak_rss()
             rss_before = current_rss_mib()
             started = time.perf_counter()
-            task = asyncio.create_task(import_file(data, source="bench", chunk_size=chunk_size))
-            samples = await lookups_during(task, codes, rng)  # type: ignore[arg-type]
-            report = task.result()
+            report = await import_file(data, source="bench", chunk_size=chunk_size)
             import_seconds = time.perf_counter() - started
             rss_after = peak_rss_mib()
+
+            # As many entries again while lookups are served one after the other, in this process.
+            loaded = write_file(codes, entries, rng, "L", "BENCH-L")  # type: ignore[arg-type]
+            started = time.perf_counter()
+            task = asyncio.create_task(import_file(loaded, source="bench", chunk_size=chunk_size))
+            samples = await lookups_during(task, codes, rng)  # type: ignore[arg-type]
+            loaded_seconds = time.perf_counter() - started
 
             # The same volume imported by `regie import` in another process, lookups served here.
             cli_samples: list[float] = []
@@ -328,6 +335,11 @@ async def main(
         ),
         ("import ÷ executemany", f"{100 * rate / baseline_rate:.0f} %", "≥ 25 %"),
         ("import wall time", f"{import_seconds:.1f} s", ""),
+        (
+            "the same import while this process serves lookups back to back, entries/s",
+            f"{entries / loaded_seconds:,.0f}",
+            "",
+        ),
         ("RSS before the import (demo office loaded, file in memory)", f"{rss_before:.0f} MiB", ""),
         ("peak RSS during the import", f"{rss_after:.0f} MiB", ""),
         ("peak RSS growth during the import", f"{rss_after - rss_before:.0f} MiB", ""),
@@ -368,13 +380,13 @@ async def main(
             "",
         ),
     ]
-    rows[11:11] = cli_rows if cli_samples else []
+    rows[12:12] = cli_rows if cli_samples else []
     sizes = sorted(report.chunk_sizes) or [0]
     chunking = (
         f"{chunk_size}"
         if chunk_size is not None
         else f"{statistics.median(sizes):,.0f} (median; {sizes[0]:,}–{sizes[-1]:,}, "
-        f"sized to {TRANSACTION_SECONDS * 1000:.0f} ms transactions)"
+        f"sized to {OWN_CONNECTION_TRANSACTION_SECONDS * 1000:.0f} ms transactions)"
     )
     rows.insert(0, ("entries per transaction (chunk)", chunking, ""))
     print("| measure | value | target |")

@@ -98,15 +98,20 @@ async def test_pages_follow_each_other_without_overlap(office: None) -> None:
     assert len(everything.tenants) == 5
 
 
-async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> None:
-    collector = await factories.collector_with_sector("jldelmas", "Moissac")
+async def _moissac_collector(user_id: int) -> Viewer:
+    """A collector whose one sector is Moissac."""
     moissac = (await factories.commune("Moissac")).id
-    viewer = Viewer(
-        user_id=collector.id,
+    return Viewer(
+        user_id=user_id,
         role=Role.COLLECTOR,
         commune_ids=frozenset({moissac}),
         scopes=ROLE_SCOPES[Role.COLLECTOR],
     )
+
+
+async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> None:
+    collector = await factories.collector_with_sector("jldelmas", "Moissac")
+    viewer = await _moissac_collector(collector.id)
     assert sorted(await found("jean", viewer)) == ["Louis Saint-Jean"]
     assert await found("emile", viewer) == []
     assert await tenant_by_code(viewer, "1000001") is None
@@ -116,13 +121,7 @@ async def test_a_collector_finds_only_tenants_of_their_sector(office: None) -> N
 async def test_a_collector_searching_by_code_finds_only_tenants_of_their_sector(
     office: None,
 ) -> None:
-    moissac = (await factories.commune("Moissac")).id
-    viewer = Viewer(
-        user_id=1,
-        role=Role.COLLECTOR,
-        commune_ids=frozenset({moissac}),
-        scopes=ROLE_SCOPES[Role.COLLECTOR],
-    )
+    viewer = await _moissac_collector(1)
     assert await found("100000", viewer) == ["Louis Saint-Jean", "Zoé Müller-Lefèvre"]
     assert await found("1000001", viewer) == []
     assert await found("1000004", viewer) == ["Louis Saint-Jean"]
@@ -178,13 +177,7 @@ async def test_both_plans_respect_a_collectors_sector(
 ) -> None:
     from regie.services import tenants
 
-    moissac = (await factories.commune("Moissac")).id
-    viewer = Viewer(
-        user_id=1,
-        role=Role.COLLECTOR,
-        commune_ids=frozenset({moissac}),
-        scopes=ROLE_SCOPES[Role.COLLECTOR],
-    )
+    viewer = await _moissac_collector(1)
     collected = await found("jean", viewer)
     monkeypatch.setattr(tenants, "COLLECT_COST_PER_MATCH", 1e9)
     assert await found("jean", viewer) == collected == ["Louis Saint-Jean"]

@@ -91,10 +91,17 @@ def _in_scope(viewer: Viewer, sql: _Statement) -> list[str]:
     ]
 
 
+def _starts_with(
+    column: str, prefix: str, sql: _Statement, alphabet: str = names.LOWER_ALPHABET
+) -> str:
+    """``column`` starts with ``prefix`` (written in ``alphabet``), as an index range."""
+    bound = names.prefix_upper_bound(prefix, alphabet)
+    condition = f"{column} >= {sql.mark(prefix)}"
+    return condition if bound is None else f"{condition} AND {column} < {sql.mark(bound)}"
+
+
 def _code_prefix(code: str, sql: _Statement) -> str:
-    bound = names.prefix_upper_bound(code, names.UPPER_ALPHABET)
-    condition = f"t.code >= {sql.mark(code)}"
-    return condition if bound is None else f"{condition} AND t.code < {sql.mark(bound)}"
+    return _starts_with("t.code", code, sql, names.UPPER_ALPHABET)
 
 
 def _key_prefix(key: str, sql: _Statement) -> str:
@@ -259,18 +266,13 @@ async def _tenant_count() -> int:
 
 async def _word_match_counts(words: list[str]) -> dict[str, int]:
     """How many name words start with each of ``words``: one statement for them all."""
-    params: list[object] = []
+    sql = _Statement()
     counts: list[str] = []
     for word in words:
-        params.append(word)
-        condition = f"word >= {database.placeholder(len(params))}"
-        bound = names.prefix_upper_bound(word)
-        if bound is not None:
-            params.append(bound)
-            condition += f" AND word < {database.placeholder(len(params))}"
+        condition = _starts_with("word", word, sql)
         count = f"(SELECT COUNT(*) FROM tenant_name_word WHERE {condition})"  # noqa: S608 - placeholders only
         counts.append(f"{count} AS c{len(counts)}")
-    row = (await database.fetch(f"SELECT {', '.join(counts)}", params))[0]
+    row = (await database.fetch(f"SELECT {', '.join(counts)}", sql.params))[0]
     return {word: int(row[f"c{i}"]) for i, word in enumerate(words)}
 
 
@@ -291,15 +293,10 @@ async def _matches_in_key_order(
     """
     sql = _Statement()
 
-    def word_range(column: str, word: str) -> str:
-        bound = names.prefix_upper_bound(word)
-        condition = f"{column} >= {sql.mark(word)}"
-        return condition if bound is None else f"{condition} AND {column} < {sql.mark(bound)}"
-
     def has_word(tenant_id: str, word: str) -> str:
         return (
             f"EXISTS (SELECT 1 FROM tenant_name_word w WHERE w.tenant_id = {tenant_id} "  # noqa: S608
-            f"AND {word_range('w.word', word)})"
+            f"AND {_starts_with('w.word', word, sql)})"
         )
 
     conditions = []
@@ -311,7 +308,10 @@ async def _matches_in_key_order(
         # order whenever it underestimates a word's matches (measured: 500 ms instead of 1 ms).
         others = list(words)
         others.remove(drive_from)  # a repeated word is tested like the others
-        inner = [word_range("d.word", drive_from), *(has_word("d.tenant_id", w) for w in others)]
+        inner = [
+            _starts_with("d.word", drive_from, sql),
+            *(has_word("d.tenant_id", w) for w in others),
+        ]
         candidates = (
             "WITH candidates AS MATERIALIZED (SELECT DISTINCT d.tenant_id "  # noqa: S608
             f"FROM tenant_name_word d WHERE {' AND '.join(inner)}) "

@@ -140,19 +140,23 @@ def use_writer(writer: AuditWriter | None) -> None:
     _writer = writer
 
 
+def _fields(event: Event) -> list[object]:
+    """The event's columns in the table's order (before ``previous_hash`` and ``hash``): what the
+    chain's hash covers, and what is written."""
+    return [
+        event.at,
+        event.actor,
+        event.surface,
+        event.action,
+        event.tenant_code,
+        event.outcome,
+        event.detail,
+    ]
+
+
 def _chain(previous_hash: str, event: Event) -> str:
-    content = json.dumps(
-        [
-            event.at.isoformat(),
-            event.actor,
-            event.surface,
-            event.action,
-            event.tenant_code,
-            event.outcome,
-            event.detail,
-        ],
-        ensure_ascii=False,
-    )
+    _, *rest = _fields(event)  # the time as ISO text
+    content = json.dumps([event.at.isoformat(), *rest], ensure_ascii=False)
     return hashlib.sha256(f"{previous_hash}|{content}".encode()).hexdigest()
 
 
@@ -229,19 +233,7 @@ async def append(
                     rows: list[list[object]] = []
                     for event in events[start : start + ROWS_PER_INSERT]:
                         current = _chain(previous, event)
-                        rows.append(
-                            [
-                                event.at,
-                                event.actor,
-                                event.surface,
-                                event.action,
-                                event.tenant_code,
-                                event.outcome,
-                                event.detail,
-                                previous,
-                                current,
-                            ]
-                        )
+                        rows.append([*_fields(event), previous, current])
                         previous = current
                     await _insert(writing, rows)
             return

@@ -186,6 +186,22 @@ async def test_several_payments_of_a_lease_in_one_chunk_leave_its_snapshot_equal
     assert latest is not None and snapshot.last_payment_id == latest.id
 
 
+def _once_planned(
+    monkeypatch: pytest.MonkeyPatch, payment_id: int, status: ledger.PaymentStatus, lease_id: int
+) -> None:
+    """Someone else gives the payment ``status`` once the import has planned its entries, before
+    it writes them."""
+    plan = import_service._plan
+
+    async def changed_once_planned(*args: Any) -> Any:
+        planned = await plan(*args)
+        await ledger.Payment.filter(id=payment_id).update(status=status)
+        await accounts.refresh_snapshots([lease_id])
+        return planned
+
+    monkeypatch.setattr(import_service, "_plan", changed_once_planned)
+
+
 async def test_a_declared_payment_confirmed_by_someone_else_meanwhile_is_not_confirmed_twice(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -195,15 +211,7 @@ async def test_a_declared_payment_confirmed_by_someone_else_meanwhile_is_not_con
     declared = await ledger_service.declare_payment(
         lease.id, 45000, ledger.PaymentMethod.CHEQUE, date(2026, 3, 1), ledger.PaymentSource.FIELD
     )
-    plan = import_service._plan
-
-    async def office_confirms_it_once_planned(*args: Any) -> Any:
-        planned = await plan(*args)
-        await ledger.Payment.filter(id=declared.id).update(status=ledger.PaymentStatus.CONFIRMED)
-        await accounts.refresh_snapshots([lease.id])
-        return planned
-
-    monkeypatch.setattr(import_service, "_plan", office_confirms_it_once_planned)
+    _once_planned(monkeypatch, declared.id, ledger.PaymentStatus.CONFIRMED, lease.id)
     report = await import_file(camt054([Tx("450.00", "C1", ustrd=("LOC 1004300",))]), source="t")
     assert (report.counts.matched, report.counts.new) == (1, 1)
     payments = await ledger.Payment.filter(lease_id=lease.id).order_by("id")
@@ -216,15 +224,7 @@ async def test_a_return_whose_original_was_rejected_meanwhile_waits_and_counts_a
 ) -> None:
     _, lease = await _tenant()
     paid = await factories.confirmed_payment(lease, 45000, date(2026, 3, 3))
-    plan = import_service._plan
-
-    async def rejected_once_planned(*args: Any) -> Any:
-        planned = await plan(*args)
-        await ledger.Payment.filter(id=paid.id).update(status=ledger.PaymentStatus.REJECTED)
-        await accounts.refresh_snapshots([lease.id])
-        return planned
-
-    monkeypatch.setattr(import_service, "_plan", rejected_once_planned)
+    _once_planned(monkeypatch, paid.id, ledger.PaymentStatus.REJECTED, lease.id)
     returned = Tx(
         "450.00", "R1", credit=False, reversal=True, return_reason="AM04", ustrd=("LOC 1004300",)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import json
 from collections.abc import AsyncIterator
@@ -147,6 +148,36 @@ async def own_connection() -> AsyncIterator[bool]:
 def on_own_connection() -> bool:
     """Whether the current task runs inside :func:`own_connection`, apart from requests."""
     return _on_own_connection.get()
+
+
+@asynccontextmanager
+async def reading_beside() -> AsyncIterator[contextvars.Context | None]:
+    """A context for tasks that read the last committed state while the current task's
+    :func:`own_connection` is inside a transaction (an import matching its next entries while
+    it writes the current ones); ``None`` outside :func:`own_connection`.
+
+    On SQLite the own connection is one connection behind one lock: a read on it waits for the
+    transaction to end. Tasks started in the context get a connection of their own for reading
+    (``query_only``: it cannot write by mistake). PostgreSQL's pool already gives each query a
+    connection: the context is the current one.
+    """
+    if not _on_own_connection.get():
+        yield None
+        return
+    default = connections.get("default")
+    if not isinstance(default, SqliteClient):
+        yield contextvars.copy_context()
+        return
+    reader = SqliteClient(
+        default.filename, connection_name="default", **{**default.pragmas, "query_only": "ON"}
+    )
+    await reader.create_connection(with_db=True)
+    context = contextvars.copy_context()
+    context.run(connections.set, "default", reader)
+    try:
+        yield context
+    finally:
+        await reader.close()
 
 
 def placeholder(position: int) -> str:

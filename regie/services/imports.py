@@ -28,6 +28,7 @@ leave no identity row, so the booked entry that follows is applied.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import hashlib
 import itertools
@@ -36,7 +37,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -335,65 +336,89 @@ async def _run_import(
         )
     else:
         sizer = _ChunkSizer(chunk_size, TRANSACTION_SECONDS, CHUNK_LIMITS)
-    try:
-        while True:
-            records, failure = await _take(source, sizer.size, max(sizer.size, PLAN_SIZE))
-            if not records and failure is None:
-                break
-            start = position
-            position += len(records)
-            if position <= skip and failure is None:
-                continue  # applied before the interruption
-            if start < skip:
-                records = records[skip - start :]
-            # A return finds its original among the payments already written: with one in the
-            # batch, each chunk is matched once the chunks before it are written.
-            together = not any(isinstance(r, BankEntry) and matcher.is_return(r) for r in records)
-            planned = await _plan(records, bulk_payers) if together else []
-            done = 0
-            while done < len(records):
-                size = sizer.size
-                if not sizer.fixed and len(records) - done < size * 3 // 2:
-                    size = len(records) - done  # no small chunk at the end: a commit costs
-                if together:
-                    chunk = planned[done : done + size]
-                else:
-                    chunk = await _plan(records[done : done + size], bulk_payers)
-                done += len(chunk)
-                change, seconds = await _apply_chunk(
-                    batch.id, owner, chunk, request.channel, request.source, bulk_payers
-                )
-                sizer.observe(len(chunk), seconds)
-                if change is not None:
-                    await _audit_accounts(request, change, audited)
-                    await events.publish_accounts_changed(change)
-                if progress is not None:
-                    applied = position - len(records) + done
-                    progress(applied, max(expected_records, applied))
-            if failure is not None:
-                raise failure  # what was read before it is applied: a re-run resumes after it
-        now = now_utc()
-        await imports.ImportBatch.filter(id=batch.id, owner=owner).update(
-            status=imports.ImportStatus.DONE, finished_at=now, heartbeat_at=now, owner=""
-        )
-    except LostOwnership:
-        return ImportReport(
-            Outcome.IN_PROGRESS,
-            "Another importer took this file over; it is completing it.",
-            batch.id,
-        )
-    except BaseException:
-        # Free the batch at once so a re-run resumes it without waiting for it to look stale.
+
+    async def written(result: _ChunkResult, entries: int, applied: int) -> None:
+        change, seconds = result
+        sizer.observe(entries, seconds)
+        if change is not None:
+            await _audit_accounts(request, change, audited)
+            await events.publish_accounts_changed(change)
+        if progress is not None:
+            progress(applied, max(expected_records, applied))
+
+    async with database.reading_beside() as reading_context:
+        writes = _Writes(pipelined=reading_context is not None)
         try:
-            await asyncio.shield(
-                imports.ImportBatch.filter(id=batch.id, owner=owner).update(owner="")
+            while True:
+                records, failure = await _take(source, sizer.size, max(sizer.size, PLAN_SIZE))
+                if not records and failure is None:
+                    break
+                start = position
+                position += len(records)
+                if position <= skip and failure is None:
+                    continue  # applied before the interruption
+                if start < skip:
+                    records = records[skip - start :]
+                # A return finds its original among the payments already written: with one in
+                # the batch, each chunk is matched once the chunks before it are written.
+                together = not any(
+                    isinstance(r, BankEntry) and matcher.is_return(r) for r in records
+                )
+                ahead = together and writes.busy
+                if together:
+                    # While the previous chunk is being written, on a connection that reads what
+                    # is committed: its writes check that nothing they rely on went stale.
+                    planned = await _plan(records, bulk_payers, reading_context if ahead else None)
+                else:
+                    planned = []
+                done = 0
+                while done < len(records):
+                    size = sizer.size
+                    if not sizer.fixed and len(records) - done < size * 3 // 2:
+                        size = len(records) - done  # no small chunk at the end: a commit costs
+                    if together:
+                        chunk = planned[done : done + size]
+                    else:
+                        await writes.wait()
+                        chunk = await _plan(records[done : done + size], bulk_payers)
+                    done += len(chunk)
+                    await writes.start(
+                        _apply_chunk(
+                            batch.id, owner, chunk, request.channel, request.source, bulk_payers,
+                            planned_ahead=ahead,
+                        ),
+                        functools.partial(
+                            written, entries=len(chunk), applied=position - len(records) + done
+                        ),
+                    )  # fmt: skip
+                if failure is not None:
+                    await writes.wait()
+                    raise failure  # what was read before it is applied: a re-run resumes after it
+            await writes.wait()
+            now = now_utc()
+            await imports.ImportBatch.filter(id=batch.id, owner=owner).update(
+                status=imports.ImportStatus.DONE, finished_at=now, heartbeat_at=now, owner=""
             )
-        except Exception:  # the database itself may be what failed
-            logger.warning("could not release import batch %s", batch.id)
-        raise
-    finally:
-        if isinstance(source, _IterableSource):
-            await source.settle()
+        except LostOwnership:
+            await writes.cancel()
+            return ImportReport(
+                Outcome.IN_PROGRESS,
+                "Another importer took this file over; it is completing it.",
+                batch.id,
+            )
+        except BaseException:
+            await writes.cancel()
+            # Free the batch at once so a re-run resumes it without waiting for it to look stale.
+            try:
+                await asyncio.shield(
+                    imports.ImportBatch.filter(id=batch.id, owner=owner).update(owner="")
+                )
+            except Exception:  # the database itself may be what failed
+                logger.warning("could not release import batch %s", batch.id)
+            raise
+        finally:
+            if isinstance(source, _IterableSource):
+                await source.settle()
     await batch.refresh_from_db()
     report = ImportReport(
         Outcome.IMPORTED,
@@ -406,6 +431,57 @@ async def _run_import(
     )
     await _audit(request, report)
     return report
+
+
+_ChunkResult = tuple[events.AccountsChanged | None, float]
+
+
+class _Writes:
+    """A file's chunks, written one after the other, each in a task of its own: while one is
+    written (in the database's thread, or by the server), the next records are read and matched.
+
+    Only one write is ever under way, and what follows it (counting, auditing, publishing) runs
+    before the next one starts, in order. Not ``pipelined`` (a push, an in-memory database: one
+    connection for everything), each write is waited for as soon as it starts.
+    """
+
+    def __init__(self, *, pipelined: bool) -> None:
+        self.pipelined = pipelined
+        self._task: asyncio.Task[_ChunkResult] | None = None
+        self._then: Callable[[_ChunkResult], Awaitable[None]] | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    async def start(
+        self,
+        write: Coroutine[Any, Any, _ChunkResult],
+        then: Callable[[_ChunkResult], Awaitable[None]],
+    ) -> None:
+        await self.wait()
+        self._task = asyncio.create_task(write)
+        self._then = then
+        if not self.pipelined:
+            await self.wait()
+
+    async def wait(self) -> None:
+        """Until the write under way, and what follows it, are done; raises what it raised."""
+        task, then = self._task, self._then
+        if task is None or then is None:
+            return
+        self._task = self._then = None
+        await then(await task)
+
+    async def cancel(self) -> None:
+        """Stop the write under way (its transaction rolls back) and wait until it has."""
+        task, self._task, self._then = self._task, None, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the error that ends the import is the one reported
 
 
 async def _audit_accounts(
@@ -552,15 +628,26 @@ class _Planned:
 
 
 async def _plan(
-    records: Sequence[Record], bulk_payers: Sequence[payers.KnownBulkPayer]
+    records: Sequence[Record],
+    bulk_payers: Sequence[payers.KnownBulkPayer],
+    context: contextvars.Context | None = None,
 ) -> list[_Planned]:
-    """Sort ``records`` out and match the new booked entries, reading only.
+    """Sort ``records`` out and match the new booked entries, reading only; in ``context``
+    (:func:`regie.services.database.reading_beside`) when given.
 
     Done for more records than one transaction writes: the look-ups matching needs cost per query
     more than per entry. Deciding for the entries of several transactions at once decides as one
     after the other would (a declared payment or an original is given to one entry only), and
     what others write meanwhile is caught by the writes' conditions and keys (see _write).
     """
+    if context is not None:
+        return await asyncio.create_task(_sort_out(records, bulk_payers), context=context.copy())
+    return await _sort_out(records, bulk_payers)
+
+
+async def _sort_out(
+    records: Sequence[Record], bulk_payers: Sequence[payers.KnownBulkPayer]
+) -> list[_Planned]:
     planned = [_Planned(record) for record in records]
     booked = [
         item
@@ -593,13 +680,21 @@ async def _apply_chunk(
     channel: imports.ImportChannel,
     source: str,
     bulk_payers: Sequence[payers.KnownBulkPayer],
-) -> tuple[events.AccountsChanged | None, float]:
+    *,
+    planned_ahead: bool = False,
+) -> _ChunkResult:
     """Write ``planned`` in one transaction. Returns what it changed (None: nothing to tell), and
-    how long the transaction lasted."""
+    how long the transaction lasted. ``planned_ahead``: matched while the chunk before it was
+    being written, from what was committed before it."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            applied = await _try_chunk(batch_id, owner, planned, channel, source)
+            applied = await _try_chunk(batch_id, owner, planned, channel, source, planned_ahead)
             break
+        except _StalePlan:
+            # The chunk before this one confirmed a declared payment this one was to confirm:
+            # decide again from what is now committed, as if matched after it.
+            planned_ahead = False
+            planned = await _plan([item.record for item in planned], bulk_payers)
         except IntegrityError:
             # Another importer applied some of these entries (or took the ids we reserved)
             # between our read and our write: nothing of ours was kept; decide again.
@@ -626,6 +721,7 @@ async def _try_chunk(
     planned: Sequence[_Planned],
     channel: imports.ImportChannel,
     source: str,
+    planned_ahead: bool,
 ) -> _Applied:
     counts = Counts(read=len(planned))
     rejected: list[RejectedEntry] = []
@@ -663,7 +759,7 @@ async def _try_chunk(
         # or this one's background writer) cannot make what it reads stale (SQLITE_BUSY_SNAPSHOT).
         if await _add_counts(connection, batch_id, owner, counts, now) != 1:
             raise LostOwnership()
-        written = await _write(connection, rows, now)
+        written = await _write(connection, rows, now, planned_ahead)
         change = Counts(
             matched=written.matched - counts.matched,
             unmatched=written.unmatched - counts.unmatched,
@@ -771,6 +867,10 @@ class _Rows:
             matcher.Action.IGNORE,
         )
         today = self.now.date()
+        # On SQLite, Tortoise's adapters turn each date and time into its ISO text as the database
+        # thread binds it; a chunk has a few distinct ones, turned into the same text once here.
+        as_bound = _SqliteText() if bulk.dialect(self.connection) == "sqlite" else _as_is
+        recorded_at = as_bound(self.now)
         written = _Written()
         payments: list[list[Any]] = []
         identities: list[list[Any]] = []
@@ -802,12 +902,12 @@ class _Rows:
                     rank = len(payments)
                     payments.append(
                         [None, decision.lease_id, entry.amount_cents, decision.method.value,
-                         confirmed_status, payment_source, paid_on, self.now]
+                         confirmed_status, payment_source, as_bound(paid_on), recorded_at]
                     )  # fmt: skip
                     lease[1] += entry.amount_cents
                     lease[2].append((paid_on, rank))
                 confirmation = [
-                    payment_id, confirmation_channel, self.source, paid_on, self.now,
+                    payment_id, confirmation_channel, self.source, as_bound(paid_on), recorded_at,
                     entry.entry_id[:140],
                 ]  # fmt: skip
                 confirmations.append(confirmation)
@@ -830,7 +930,8 @@ class _Rows:
                 written.tenant_codes.append(decision.tenant_code)
             identity = [
                 key, self.batch_id, outcome, entry.direction == "credit", entry.amount_cents,
-                booked_on, (entry.end_to_end_id or None) and entry.end_to_end_id[:140], payment_id,
+                as_bound(booked_on), (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
+                payment_id,
             ]  # fmt: skip
             identities.append(identity)
             if rank >= 0:
@@ -860,6 +961,28 @@ class _Rows:
             row[0] = new_id
         for row, column, rank in self.pending:
             row[column] = new_ids[rank]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+class _SqliteText:
+    """Dates and aware times as the text Tortoise's SQLite adapters bind them as, each distinct
+    value converted once."""
+
+    def __init__(self) -> None:
+        self._texts: dict[date, str] = {}
+
+    def __call__(self, value: date | None) -> str | None:
+        if value is None:
+            return None
+        text = self._texts.get(value)
+        if text is None:
+            text = self._texts[value] = (
+                value.isoformat(" ") if isinstance(value, datetime) else value.isoformat()
+            )
+        return text
 
 
 @functools.cache
@@ -901,14 +1024,20 @@ def _queue_row(batch_id: int, key: str, decision: matcher.Decision, now: datetim
     ]
 
 
-async def _write(connection: Any, rows: _Rows, now: datetime) -> _Written:
+class _StalePlan(Exception):
+    """A chunk matched ahead relied on a declared payment that is no longer declared."""
+
+
+async def _write(connection: Any, rows: _Rows, now: datetime, planned_ahead: bool) -> _Written:
     """The ledger effects of the chunk's decisions and their identity rows, in the caller's
     transaction. Identity rows carry a UNIQUE key: a violation rolls the whole chunk back (another
-    importer won), and the caller decides again."""
+    importer won), and the caller decides again; so does :class:`_StalePlan`."""
     declared = {i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None}
     changed = await _reject_reversed(rows.decisions, now)
     confirmed = await _confirm_declared(connection, rows.decisions, declared)
     if changed or confirmed != declared:
+        if planned_ahead:
+            raise _StalePlan()  # most likely the chunk before it: another declared may wait
         rows.build(confirmed)  # rare: another writer got to a payment first
     new_ids = await bulk.reserve_ids(connection, ledger.Payment, len(rows.payment_values))
     rows.fill(new_ids)

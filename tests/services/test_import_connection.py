@@ -40,8 +40,8 @@ async def test_a_lookup_answers_while_an_import_transaction_is_open(
     inside, go_on = asyncio.Event(), asyncio.Event()
     write = import_service._write
 
-    async def held_open(connection: Any, rows: Any, now: Any) -> Any:
-        written = await write(connection, rows, now)
+    async def held_open(connection: Any, rows: Any, now: Any, *rest: Any) -> Any:
+        written = await write(connection, rows, now, *rest)
         inside.set()  # the chunk's rows are written, its transaction not yet committed
         await go_on.wait()
         return written
@@ -94,3 +94,67 @@ async def test_an_in_memory_database_has_one_connection_and_postgres_a_pool() ->
         assert connections.get("default") is default
         # In memory the import shares the one connection; PostgreSQL's pool keeps them apart.
         assert apart is (TEST_DATABASE == "postgres")
+
+
+async def _declared_payments_confirmed_by_consecutive_chunks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two entries of one lease, one chunk each, and two declared payments of their amount: the
+    second chunk is matched while the first is being written (its transaction is held open until
+    then), so it too picks the payment the first confirms — and must find the other one."""
+    from regie.services import ledger as ledger_service
+
+    lease = await _lease()
+    declared = [
+        await ledger_service.declare_payment(
+            lease.id,
+            100,
+            ledger.PaymentMethod.CHEQUE,
+            date(2026, 3, day),
+            ledger.PaymentSource.FIELD,
+        )
+        for day in (2, 3)
+    ]
+    monkeypatch.setattr(import_service, "PLAN_SIZE", 1)
+    plans: list[int] = []
+    second_planned = asyncio.Event()
+    plan, write = import_service._plan, import_service._write
+
+    async def counted(*args: Any) -> Any:
+        planned = await plan(*args)
+        plans.append(len(planned))
+        if len(plans) == 2:
+            second_planned.set()
+        return planned
+
+    async def held_until_the_next_chunk_is_matched(*args: Any) -> Any:
+        written = await write(*args)
+        # Without matching ahead, the second chunk would wait for this transaction: a deadlock.
+        await asyncio.wait_for(second_planned.wait(), 5)
+        return written
+
+    monkeypatch.setattr(import_service, "_plan", counted)
+    monkeypatch.setattr(import_service, "_write", held_until_the_next_chunk_is_matched)
+    report = await import_file(_file(2, "AHEAD"), source="t", chunk_size=1)
+
+    assert (report.outcome, report.counts.matched, report.counts.new) == (Outcome.IMPORTED, 2, 2)
+    assert report.chunk_sizes == [1, 1]
+    assert len(plans) == 3  # the second chunk was matched again, from what the first committed
+    statuses = await ledger.Payment.filter(lease_id=lease.id).values_list("id", "status")
+    assert sorted(statuses) == [(p.id, ledger.PaymentStatus.CONFIRMED) for p in declared]
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_chunk_matched_while_the_previous_one_is_written_is_matched_again_if_it_went_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _declared_payments_confirmed_by_consecutive_chunks(monkeypatch)
+
+
+@pytest.mark.usefixtures("db")
+@pytest.mark.skipif(TEST_DATABASE != "postgres", reason="PostgreSQL's pool (the suite runs on it)")
+async def test_on_postgres_too_a_chunk_matched_ahead_is_matched_again_if_it_went_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await _declared_payments_confirmed_by_consecutive_chunks(monkeypatch)

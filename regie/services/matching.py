@@ -22,12 +22,13 @@ it writes nothing (the importer applies the decisions in one short transaction).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from tortoise import connections
 from tortoise.expressions import Q
@@ -70,7 +71,7 @@ class Suggestion:
         return {"tenant_id": self.tenant_id, "score": self.score, "reasons": list(self.reasons)}
 
 
-@dataclass
+@dataclass(slots=True)  # one per entry of a file: slots make it about twice as fast to build
 class Decision:
     entry: BankEntry
     action: Action
@@ -84,26 +85,34 @@ class Decision:
     method: ledger.PaymentMethod = ledger.PaymentMethod.TRANSFER
     queue_kind: matching.UnmatchedKind | None = None
     bulk_payer: matching.BulkPayerKind | None = None
-    suggestions: list[Suggestion] = field(default_factory=list)
+    suggestions: Sequence[Suggestion] = ()
     iban_fingerprint: str | None = None
 
 
-@dataclass
-class _Clues:
-    """What an entry says that may name a tenant, in rule order."""
+_NO_CODES: frozenset[str] = frozenset()  # shared: each frozenset() call makes a new object
 
-    rf_codes: list[str] = field(default_factory=list)
+
+@dataclass(slots=True)
+class _Clues:
+    """What an entry says that may name a tenant, in rule order.
+
+    Immutable values, most of them shared with other entries through :func:`_text_clues`: a
+    chunk's clues stay alive until it is decided, and fewer objects per entry mean fewer garbage
+    collector passes over them.
+    """
+
+    rf_codes: tuple[str, ...] = ()
     given_code: str | None = None
-    text_codes: set[str] = field(default_factory=set)
+    text_codes: frozenset[str] = _NO_CODES
     mandate: str | None = None
-    e2e_codes: set[str] = field(default_factory=set)
+    e2e_codes: frozenset[str] = _NO_CODES
     iban_fingerprint: str | None = None
     texts: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class LeaseTerms:
-    """What matching needs of a lease (read as plain values: no model instances per row)."""
+class LeaseTerms(NamedTuple):
+    """What matching needs of a lease (read as plain values: no model instances per row; a named
+    tuple is the cheapest immutable record to build for each of a chunk's thousands of rows)."""
 
     id: int
     tenant_id: int
@@ -155,6 +164,45 @@ async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseTerms]:
     )
 
 
+class _CurrentLease(NamedTuple):
+    """What a decision needs of a tenant's current lease."""
+
+    id: int
+    tenant_id: int
+    end_date: date | None
+
+
+@dataclass
+class _Tenants:
+    """The tenants a chunk's entries name and their current leases, read together: most
+    decisions need both, and one query for the two costs far less than two."""
+
+    by_code: dict[str, int] = field(default_factory=dict)
+    leases: dict[int, _CurrentLease] = field(default_factory=dict)
+    """Each tenant's current lease, by the rule of :func:`pick_current_leases`."""
+    declaring: set[int] = field(default_factory=set)
+    """The leases read whose snapshot may hold a declared amount (or that have no snapshot)."""
+
+    async def read(self, column: str, values: Collection[Any]) -> None:
+        """Adds the tenants whose ``column`` (``t."code"`` or ``t."id"``) is in ``values``."""
+        rows = await _select_in(
+            'SELECT t."code", t."id", l."id", l."end_date", s."declared_cents" FROM "tenant" t '
+            'LEFT JOIN "lease" l ON l."tenant_id" = t."id" '
+            'LEFT JOIN "account_snapshot" s ON s."lease_id" = l."id"',
+            column,
+            values,
+            ' ORDER BY l."start_date", l."id"',
+        )
+        leases: list[_CurrentLease] = []
+        for code, tenant_id, lease_id, end, declared in rows:
+            self.by_code[code] = tenant_id
+            if lease_id is not None:
+                leases.append(_CurrentLease(lease_id, tenant_id, database.as_optional_date(end)))
+                if declared != 0:
+                    self.declaring.add(lease_id)
+        self.leases.update(pick_current_leases(leases))
+
+
 def is_return(entry: BankEntry) -> bool:
     if entry.direction != "debit":
         return False
@@ -163,33 +211,54 @@ def is_return(entry: BankEntry) -> bool:
 
 
 def payment_method(entry: BankEntry) -> ledger.PaymentMethod:
-    code = (entry.bank_transaction_code or "").upper()
-    if entry.mandate_id or "/RDDT" in code or "DD" in code.rsplit("/", 1)[-1]:
+    return _payment_method(entry.bank_transaction_code, bool(entry.mandate_id))
+
+
+@functools.lru_cache(maxsize=256)  # a file uses a handful of transaction codes
+def _payment_method(transaction_code: str | None, has_mandate: bool) -> ledger.PaymentMethod:
+    code = (transaction_code or "").upper()
+    if has_mandate or "/RDDT" in code or "DD" in code.rsplit("/", 1)[-1]:
         return ledger.PaymentMethod.DIRECT_DEBIT
     if "CHK" in code or "CHQ" in code:
         return ledger.PaymentMethod.CHEQUE
     return ledger.PaymentMethod.TRANSFER
 
 
+@functools.lru_cache(maxsize=16384)
+def _text_clues(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The RF references and the possible tenant codes in a text. Remembered per text: payers
+    write the same remittance text month after month, so a file repeats most of its texts."""
+    return tuple(references.find_rf(text)), frozenset(references.code_tokens(text)) or _NO_CODES
+
+
 def _clues(entry: BankEntry) -> _Clues:
-    texts = tuple(t for t in (*entry.remittance, entry.entry_text or "") if t)
-    clues = _Clues(texts=texts)
+    texts = entry.remittance  # as it is, unless there is an empty line to drop or a text to add
+    if entry.entry_text or not all(texts):
+        texts = tuple(t for t in (*texts, entry.entry_text or "") if t)
+    rf_codes: tuple[str, ...] = ()
     if entry.structured_reference:
         reference = references.parse_rf(entry.structured_reference)
         if reference is not None:
-            clues.rf_codes.append(reference)
+            rf_codes = (reference,)
+    text_codes = _NO_CODES
     for text in texts:
-        clues.rf_codes.extend(references.find_rf(text))
-        clues.text_codes |= references.code_tokens(text)
-    if entry.tenant_code:
-        clues.given_code = entry.tenant_code.strip().upper()
-    clues.mandate = entry.mandate_id
+        found, tokens = _text_clues(text)
+        rf_codes += found
+        # Most entries have one text: share its cached tokens rather than copy them.
+        text_codes = text_codes | tokens if text_codes else tokens
+    e2e_codes = _NO_CODES
     if entry.end_to_end_id:
-        clues.rf_codes.extend(references.find_rf(entry.end_to_end_id))
-        clues.e2e_codes = references.code_tokens(entry.end_to_end_id)
-    if entry.payer_iban:
-        clues.iban_fingerprint = payers.fingerprint(entry.payer_iban)
-    return clues
+        found, e2e_codes = _text_clues(entry.end_to_end_id)
+        rf_codes += found
+    return _Clues(
+        rf_codes,
+        entry.tenant_code.strip().upper() if entry.tenant_code else None,
+        text_codes,
+        entry.mandate_id,
+        e2e_codes,
+        payers.fingerprint(entry.payer_iban) if entry.payer_iban else None,
+        texts,
+    )
 
 
 async def registered_bulk_payers() -> list[payers.KnownBulkPayer]:
@@ -217,14 +286,10 @@ async def plan(
         wanted_codes.update(c.e2e_codes)
         if c.given_code:
             wanted_codes.add(c.given_code)
-    code_to_tenant: dict[str, int] = {}
+    tenants = _Tenants()
     if wanted_codes:
-        code_to_tenant = {
-            code: tenant_id
-            for code, tenant_id in await _select_in(
-                'SELECT "code", "id" FROM "tenant"', '"code"', sorted(wanted_codes)
-            )
-        }
+        await tenants.read('t."code"', sorted(wanted_codes))
+    code_to_tenant = tenants.by_code
     mandates = sorted({c.mandate for c in clues if c.mandate})
     mandate_to_tenant: dict[str, int] = (
         dict(
@@ -253,8 +318,8 @@ async def plan(
             )
         ]
         await asyncio.sleep(0)
-    await _attach_leases(decisions, code_to_tenant)
-    await _attach_declared(decisions)
+    await _attach_leases(decisions, tenants)
+    await _attach_declared(decisions, tenants.declaring)
     await _attach_originals(decisions)
     await _suggest([d for d in decisions if d.action == Action.QUEUE])
     return decisions
@@ -287,24 +352,28 @@ def _candidates(
     iban_tenants: dict[str, set[int]],
 ) -> Iterator[tuple[str, set[int]]]:
     """The tenants each rule points to, in rule order; a rule is only worked out when the rules
-    before it did not settle the entry (most entries are settled by the first or the third)."""
-    yield "RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}
+    before it did not settle the entry (most entries are settled by the first or the third), and
+    a rule whose clue the entry lacks is skipped (it points to nobody)."""
+    if clue.rf_codes:
+        yield "RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}
     given = clue.given_code
-    yield "tenant code given", {code_to_tenant[given]} if given in code_to_tenant else set()
-    yield (
-        "tenant code in the remittance text",
-        {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
-    )
+    if given in code_to_tenant:
+        yield "tenant code given", {code_to_tenant[given]}
+    if clue.text_codes:
+        yield (
+            "tenant code in the remittance text",
+            {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
+        )
     mandate = clue.mandate
-    yield (
-        "direct-debit mandate",
-        {mandate_to_tenant[mandate]} if mandate in mandate_to_tenant else set(),
-    )
-    yield (
-        "tenant code in the end-to-end id",
-        {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
-    )
-    yield "known payer account", iban_tenants.get(clue.iban_fingerprint or "", set())
+    if mandate in mandate_to_tenant:
+        yield "direct-debit mandate", {mandate_to_tenant[mandate]}
+    if clue.e2e_codes:
+        yield (
+            "tenant code in the end-to-end id",
+            {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
+        )
+    if clue.iban_fingerprint in iban_tenants:
+        yield "known payer account", iban_tenants[clue.iban_fingerprint]
 
 
 def _decide(
@@ -333,22 +402,22 @@ def _decide(
             decision.method = ledger.PaymentMethod.CAF
             return decision
 
-    ambiguous: list[tuple[str, set[int]]] = []
+    ambiguous: tuple[str, set[int]] | None = None  # the first rule that points to several tenants
     for rule, found in _candidates(clue, code_to_tenant, mandate_to_tenant, iban_tenants):
         if len(found) == 1:
             decision.tenant_id = next(iter(found))
             decision.rule = rule
             decision.action = Action.REVERSE if returned else Action.CONFIRM
             return decision
-        if len(found) > 1:
-            ambiguous.append((rule, found))
+        if len(found) > 1 and ambiguous is None:
+            ambiguous = (rule, found)
 
     decision.action = Action.QUEUE
     decision.queue_kind = (
         matching.UnmatchedKind.REVERSAL if returned else matching.UnmatchedKind.CREDIT
     )
     if ambiguous:
-        rule, found = ambiguous[0]
+        rule, found = ambiguous
         decision.rule = f"the {rule} points to {len(found)} tenants"
         decision.suggestions = [
             Suggestion(t, 0.0, (f"{rule} points to this tenant",)) for t in sorted(found)
@@ -362,26 +431,21 @@ def _decide(
     return decision
 
 
-async def _attach_leases(decisions: list[Decision], code_to_tenant: dict[str, int]) -> None:
+async def _attach_leases(decisions: list[Decision], tenants: _Tenants) -> None:
     wanted = [d for d in decisions if d.tenant_id is not None]
     if not wanted:
         return
-    tenant_ids = sorted({d.tenant_id for d in wanted if d.tenant_id is not None})
-    leases = await current_leases(tenant_ids)
-    # Tenants found by their code need no second look-up of it (a code belongs to one tenant).
-    codes = {tenant_id: code for code, tenant_id in code_to_tenant.items()}
-    unknown = [t for t in tenant_ids if t not in codes]
+    # Tenants found by their code were read with their leases; the others (found by a mandate or
+    # a payer account) are read now.
+    unknown = {d.tenant_id for d in wanted if d.tenant_id is not None}
+    unknown.difference_update(tenants.by_code.values())
     if unknown:
-        codes.update(
-            (tenant_id, code)
-            for tenant_id, code in await _select_in(
-                'SELECT "id", "code" FROM "tenant"', '"id"', unknown
-            )
-        )
+        await tenants.read('t."id"', sorted(unknown))
+    codes = {tenant_id: code for code, tenant_id in tenants.by_code.items()}
     for decision in wanted:
         tenant_id = decision.tenant_id or 0
         decision.tenant_code = codes.get(tenant_id)
-        lease = leases.get(tenant_id)
+        lease = tenants.leases.get(tenant_id)
         if lease is None:
             decision.suggestions = [
                 Suggestion(tenant_id, 0.0, (f"{decision.rule}, but it has no lease",))
@@ -398,24 +462,15 @@ async def _attach_leases(decisions: list[Decision], code_to_tenant: dict[str, in
             decision.lease_id = lease.id
 
 
-async def _attach_declared(decisions: list[Decision]) -> None:
-    """A declared payment of the same lease and amount is confirmed rather than a new one created."""
-    wanted = [d for d in decisions if d.action == Action.CONFIRM and d.lease_id is not None]
-    if not wanted:
-        return
+async def _attach_declared(decisions: list[Decision], declaring: set[int]) -> None:
+    """A declared payment of the same lease and amount is confirmed rather than a new one created.
+
+    ``declaring`` holds the leases whose snapshot may hold a declared amount: the others have no
+    declared payment (amounts are positive), and not reading their payments spares reading most
+    of the ledger.
+    """
+    wanted = [d for d in decisions if d.lease_id in declaring and d.action == Action.CONFIRM]
     lease_ids = sorted({d.lease_id for d in wanted if d.lease_id is not None})
-    # A lease whose snapshot holds no declared amount has no declared payment (amounts are
-    # positive): only the others' payments are read, which spares reading most of the ledger.
-    quiet = {
-        row[0]
-        for row in await _select_in(
-            'SELECT "lease_id" FROM "account_snapshot"',
-            '"lease_id"',
-            lease_ids,
-            ' AND "declared_cents" = 0',
-        )
-    }
-    lease_ids = [lease_id for lease_id in lease_ids if lease_id not in quiet]
     if not lease_ids:
         return
     declared: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -524,22 +579,24 @@ def payer_words(payer_name: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class _NameWords:
-    """A tenant's name as :func:`name_score` compares it, worked out once per tenant."""
+    """A tenant's name as :func:`name_score` compares it, worked out once per name (the same
+    tenants come back as candidates chunk after chunk)."""
 
     surname: str
     first_name: str
-    surname_words: list[str]
-    first_words: list[str]
+    surname_words: tuple[str, ...]
+    first_words: tuple[str, ...]
     joined_surname: str
 
     @classmethod
+    @functools.lru_cache(maxsize=16384)
     def of(cls, surname: str, first_name: str) -> _NameWords:
-        all_surname = names.words(surname)
+        all_surname = tuple(names.words(surname))
         return cls(
             surname,
             first_name,
-            [w for w in all_surname if w not in _NOISE_WORDS] or all_surname,
-            names.words(first_name),
+            tuple(w for w in all_surname if w not in _NOISE_WORDS) or all_surname,
+            tuple(names.words(first_name)),
             "".join(all_surname),
         )
 
@@ -552,7 +609,7 @@ def name_score(payer: Iterable[str], surname: str, first_name: str) -> tuple[flo
 def _name_score(words: set[str], name: _NameWords) -> tuple[float, list[str]]:
     surname_words, first_words = name.surname_words, name.first_words
     reasons: list[str] = []
-    found = [w for w in surname_words if w in words]
+    found: Sequence[str] = [w for w in surname_words if w in words]
     if name.joined_surname in words and len(surname_words) > 1:
         found = surname_words
     score = 0.0
@@ -569,15 +626,18 @@ def _name_score(words: set[str], name: _NameWords) -> tuple[float, list[str]]:
 def amount_score(amount_cents: int, share_cents: int) -> tuple[float, list[str]]:
     if share_cents <= 0:
         return 0.0, []
-    euros = f"{share_cents // 100}.{share_cents % 100:02d} €"
     if amount_cents == share_cents:
-        return 1.0, [f"amount equals the monthly share ({euros})"]
+        return 1.0, [f"amount equals the monthly share ({_euros(share_cents)})"]
     for months in (2, 3):
         if amount_cents == months * share_cents:
-            return 0.6, [f"amount is {months} months of the share ({euros})"]
+            return 0.6, [f"amount is {months} months of the share ({_euros(share_cents)})"]
     if abs(amount_cents - share_cents) * 20 <= share_cents:
-        return 0.4, [f"amount within 5 % of the monthly share ({euros})"]
+        return 0.4, [f"amount within 5 % of the monthly share ({_euros(share_cents)})"]
     return 0.0, []
+
+
+def _euros(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d} €"
 
 
 def date_score(booked_on: date | None) -> tuple[float, list[str]]:
@@ -591,6 +651,14 @@ def date_score(booked_on: date | None) -> tuple[float, list[str]]:
     return 0.3, []
 
 
+_Scored = tuple[float, tuple[str, ...]]
+"""A score and the reasons for it."""
+
+
+def _as_scored(score: tuple[float, list[str]]) -> _Scored:
+    return score[0], tuple(score[1])
+
+
 def score_candidate(
     entry: BankEntry,
     surname: str,
@@ -599,39 +667,38 @@ def score_candidate(
     *,
     use_amount: bool,
 ) -> Suggestion | None:
-    return _score(
+    scored = _score(
         entry,
-        set(payer_words(entry.payer_name)),
-        _NameWords.of(surname, first_name),
-        share_cents,
-        use_amount=use_amount,
+        _as_scored(
+            _name_score(set(payer_words(entry.payer_name)), _NameWords.of(surname, first_name))
+        ),
+        share_cents if use_amount else None,
+        _as_scored(date_score(entry.booking_date)),
     )
+    return None if scored is None else Suggestion(0, *scored)
 
 
 def _score(
-    entry: BankEntry,
-    payer: set[str],
-    name_words: _NameWords,
-    share_cents: int | None,
-    *,
-    use_amount: bool,
-) -> Suggestion | None:
-    name, name_reasons = _name_score(payer, name_words)
-    if name <= 0:
+    entry: BankEntry, name: _Scored, share_cents: int | None, when: _Scored
+) -> _Scored | None:
+    """How well a tenant whose name scored ``name`` fits ``entry``, booked ``when``;
+    ``share_cents`` is ``None`` when the amount must not count (no lease, or a bulk payer)."""
+    name_score, name_reasons = name
+    if name_score <= 0:
         return None
     amount, amount_reasons = (
-        amount_score(entry.amount_cents, share_cents)
-        if use_amount and share_cents is not None
-        else (0.0, [])
+        amount_score(entry.amount_cents, share_cents) if share_cents is not None else (0.0, [])
     )
-    when, date_reasons = date_score(entry.booking_date)
-    total = NAME_WEIGHT * name + AMOUNT_WEIGHT * amount + DATE_WEIGHT * when
-    return Suggestion(0, round(total, 2), tuple(name_reasons + amount_reasons + date_reasons))
+    total = NAME_WEIGHT * name_score + AMOUNT_WEIGHT * amount + DATE_WEIGHT * when[0]
+    return round(total, 2), (*name_reasons, *amount_reasons, *when[1])
 
 
 async def _suggest(queued: list[Decision]) -> None:
-    """Scored suggestions for queued entries: tenants sharing words with the payer name."""
-    payer_of = {d.entry.payer_name: set(payer_words(d.entry.payer_name)) for d in queued}
+    """_Scored suggestions for queued entries: tenants sharing words with the payer name."""
+    payer_of: dict[str | None, set[str]] = {}
+    for decision in queued:
+        if decision.entry.payer_name not in payer_of:
+            payer_of[decision.entry.payer_name] = set(payer_words(decision.entry.payer_name))
     wanted_words = set().union(*payer_of.values()) if payer_of else set()
     hits: dict[int, set[str]] = defaultdict(set)
     if wanted_words:
@@ -640,19 +707,16 @@ async def _suggest(queued: list[Decision]) -> None:
         ):
             hits[tenant_id].add(word)
     candidate_ids: set[int] = set()
-    per_entry: list[list[int]] = []
     ranked_for: dict[str | None, list[int]] = {}
     for decision in queued:
         name = decision.entry.payer_name
-        ranked = ranked_for.get(name)
-        if ranked is None:
+        if name not in ranked_for:
             words = payer_of[name]
-            ranked = ranked_for[name] = sorted(
+            ranked_for[name] = sorted(
                 (t for t, w in hits.items() if w & words), key=lambda t: (-len(hits[t] & words), t)
             )[:50]
-        ids = [s.tenant_id for s in decision.suggestions if s.tenant_id] + ranked
-        per_entry.append(ids)
-        candidate_ids.update(ids)
+            candidate_ids.update(ranked_for[name])
+        candidate_ids.update(s.tenant_id for s in decision.suggestions if s.tenant_id)
     if not candidate_ids:
         return
     people = {
@@ -661,32 +725,43 @@ async def _suggest(queued: list[Decision]) -> None:
             'SELECT "id", "surname", "first_name" FROM "tenant"', '"id"', sorted(candidate_ids)
         )
     }
-    leases = await current_leases(sorted(candidate_ids))
-    for index, (decision, ids) in enumerate(zip(queued, per_entry, strict=True)):
+    shares = {
+        tenant_id: billing.tenant_share_cents(lease)
+        for tenant_id, lease in (await current_leases(sorted(candidate_ids))).items()
+    }
+    # What does not change from one entry to the next is worked out once: each payer name's
+    # candidates with the score of their name and their monthly share (a chunk has few payer
+    # names, and a common surname makes a long list), and the score of each booking date.
+    candidates_of = {
+        name: [
+            (t, _as_scored(_name_score(payer_of[name], people[t])), shares.get(t))
+            for t in ranked
+            if t in people
+        ]
+        for name, ranked in ranked_for.items()
+    }
+    date_scores: dict[date | None, _Scored] = {}
+    for index, decision in enumerate(queued):
         if index % 50 == 49:
             await asyncio.sleep(0)  # scoring dozens of candidates each: let requests run
-        given = {s.tenant_id: s for s in decision.suggestions}
-        payer = payer_of[decision.entry.payer_name]
-        scored: dict[int, Suggestion] = {}
-        for tenant_id in dict.fromkeys(ids):
-            name_words = people.get(tenant_id)
-            if name_words is None:
-                continue
-            lease = leases.get(tenant_id)
-            suggestion = _score(
-                decision.entry,
-                payer,
-                name_words,
-                billing.tenant_share_cents(lease) if lease is not None else None,
-                use_amount=decision.bulk_payer is None,
-            )
-            if tenant_id in given:
-                base = given[tenant_id]
-                extra = suggestion.reasons if suggestion else ()
-                score = 0.5 + (suggestion.score / 2 if suggestion else 0.0)
-                scored[tenant_id] = Suggestion(tenant_id, round(score, 2), base.reasons + extra)
-            elif suggestion is not None and suggestion.score >= MIN_SUGGESTION_SCORE:
-                scored[tenant_id] = Suggestion(tenant_id, suggestion.score, suggestion.reasons)
-        decision.suggestions = sorted(scored.values(), key=lambda s: (-s.score, s.tenant_id))[
-            :MAX_SUGGESTIONS
-        ]
+        entry = decision.entry
+        when = date_scores.get(entry.booking_date)
+        if when is None:
+            when = date_scores[entry.booking_date] = _as_scored(date_score(entry.booking_date))
+        use_amount = decision.bulk_payer is None
+        # Tenants a rule already pointed to score at least 0.5, whatever the rest says.
+        given = {s.tenant_id: s for s in decision.suggestions if s.tenant_id in people}
+        scored: dict[int, _Scored] = {}
+        for tenant_id, named, share in candidates_of[entry.payer_name]:
+            if tenant_id not in given:
+                found = _score(entry, named, share if use_amount else None, when)
+                if found is not None and found[0] >= MIN_SUGGESTION_SCORE:
+                    scored[tenant_id] = found
+        for tenant_id, base in given.items():
+            named = _as_scored(_name_score(payer_of[entry.payer_name], people[tenant_id]))
+            found = _score(entry, named, shares.get(tenant_id) if use_amount else None, when)
+            score = 0.5 + (found[0] / 2 if found is not None else 0.0)
+            extra = found[1] if found is not None else ()
+            scored[tenant_id] = (round(score, 2), base.reasons + extra)
+        best = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_SUGGESTIONS]
+        decision.suggestions = [Suggestion(t, score, reasons) for t, (score, reasons) in best]

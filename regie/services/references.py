@@ -69,7 +69,10 @@ def parse_rf(text: str) -> str | None:
 def find_rf(text: str) -> list[str]:
     """Every valid RF reference written anywhere in ``text``, as the references they carry."""
     found: list[str] = []
-    for match in _RF_IN_TEXT.finditer(text.upper()):
+    upper = text.upper()
+    if RF_PREFIX not in upper:
+        return found  # most texts hold none: spare them the regular expression
+    for match in _RF_IN_TEXT.finditer(upper):
         candidate = f"RF{match[1]}{''.join(match[2].split())}"
         # Greedy grouping may swallow a following word: try shorter tails too.
         for end in range(len(candidate), 4, -1):

@@ -49,7 +49,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from regie.db import imports, ledger, matching, treasury
-from regie.services import accounts, audit, bulk, database, events, payers
+from regie.services import accounts, audit, bulk, database, events, garbage, payers
 from regie.services import matching as matcher
 from regie.services.clock import now_utc
 from regie.treasury.records import BankEntry, RejectedEntry
@@ -308,8 +308,11 @@ async def run_import(
     """
     if request.channel != imports.ImportChannel.FILE:
         return await _run_import(request, records, expected_records, progress, chunk_size, reader)
-    async with database.own_connection():
-        return await _run_import(request, records, expected_records, progress, chunk_size, reader)
+    with garbage.fewer_collections():
+        async with database.own_connection():
+            return await _run_import(
+                request, records, expected_records, progress, chunk_size, reader
+            )
 
 
 async def _run_import(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import marshal
 import os
 import pickle
@@ -65,8 +66,14 @@ def unpack(values: tuple[Any, ...]) -> Record:
     fields_ = list(values)
     for index in (_BOOKING, _VALUE):
         if fields_[index] is not None:
-            fields_[index] = date.fromordinal(fields_[index])
+            fields_[index] = _day(fields_[index])
     return BankEntry(*fields_)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(ordinal: int) -> date:
+    # A file books its entries on a few dozen days.
+    return date.fromordinal(ordinal)
 
 
 # --- the child -----------------------------------------------------------------------------------

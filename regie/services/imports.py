@@ -463,7 +463,11 @@ class _Writes:
         write: Coroutine[Any, Any, _ChunkResult],
         then: Callable[[_ChunkResult], Awaitable[None]],
     ) -> None:
-        await self.wait()
+        try:
+            await self.wait()
+        except BaseException:
+            write.close()  # never started: the import ends with the previous write's outcome
+            raise
         self._task = asyncio.create_task(write)
         self._then = then
         if not self.pipelined:
@@ -474,8 +478,10 @@ class _Writes:
         task, then = self._task, self._then
         if task is None or then is None:
             return
+        # Still held while awaited: if the import stops meanwhile, cancel() waits for it.
+        result = await task
         self._task = self._then = None
-        await then(await task)
+        await then(result)
 
     async def cancel(self) -> None:
         """Stop the write under way (its transaction rolls back) and wait until it has."""

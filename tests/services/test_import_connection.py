@@ -158,3 +158,36 @@ async def test_on_postgres_too_a_chunk_matched_ahead_is_matched_again_if_it_went
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await _declared_payments_confirmed_by_consecutive_chunks(monkeypatch)
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_an_import_stopped_while_a_chunk_is_written_keeps_no_half_and_resumes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    data = _file(6, "STOPPED")
+    write = import_service._write
+    writes: list[int] = []
+    second_inside = asyncio.Event()
+
+    async def second_held_forever(*args: Any) -> Any:
+        written = await write(*args)
+        writes.append(1)
+        if len(writes) == 2:
+            second_inside.set()  # its rows are written, not committed
+            await asyncio.Event().wait()
+        return written
+
+    monkeypatch.setattr(import_service, "_write", second_held_forever)
+    importing = asyncio.create_task(import_file(data, source="t", chunk_size=2))
+    await asyncio.wait_for(second_inside.wait(), 5)
+    importing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await importing
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 2  # the first chunk only
+
+    monkeypatch.setattr(import_service, "_write", write)
+    report = await import_file(data, source="t", chunk_size=2)
+    assert (report.outcome, report.resumed, report.counts.matched) == (Outcome.IMPORTED, True, 6)
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
+    assert await accounts.stale_snapshots() == []

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
+from tortoise.indexes import PartialIndex
 from tortoise.models import Model
 
 from regie.db.tenants import Lease
@@ -72,7 +73,12 @@ class Payment(Model):
 
     class Meta:
         table = "payment"
-        indexes = (("lease_id", "paid_on"),)
+        indexes = (
+            ("lease_id", "paid_on"),
+            # The declared payments of a lease, which a treasury confirmation may confirm: few
+            # rows, so matching does not read a lease's whole ledger to find them.
+            PartialIndex(fields=("lease_id",), condition={"status": "declared"}),
+        )
 
 
 class AccountSnapshot(Model):

@@ -474,12 +474,13 @@ async def _attach_declared(decisions: list[Decision], declaring: set[int]) -> No
     if not lease_ids:
         return
     declared: dict[tuple[int, int], list[int]] = defaultdict(list)
+    # The status as a literal: a planner uses the partial index of declared payments only when
+    # the query names its condition itself (a parameter could hold any status).
     rows = await _select_in(
         'SELECT "id", "lease_id", "amount_cents" FROM "payment"',
         '"lease_id"',
         lease_ids,
-        ' AND "status" = {0} ORDER BY "paid_on", "id"',
-        [ledger.PaymentStatus.DECLARED.value],
+        f' AND "status" = \'{ledger.PaymentStatus.DECLARED.value}\' ORDER BY "paid_on", "id"',
     )
     for payment_id, lease_id, amount in rows:
         declared[(lease_id, amount)].append(payment_id)

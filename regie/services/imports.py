@@ -15,11 +15,12 @@ applied by any batch counts as a duplicate. Live updates are published after eac
 and each tenant whose account the batch changed is audited once, after the first such chunk.
 
 Everything but the writes happens outside the transactions: records are matched a few thousand
-at a time (a handful of queries), rows are built, and only then does a transaction run. A file is
-imported on a connection of its own (:func:`regie.services.database.own_connection`): lookups do
-not wait for its transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS. A push,
-and a file on an in-memory SQLite database, share the connection every lookup of the process
-waits for: their transactions are sized to TRANSACTION_SECONDS.
+at a time (a handful of queries), rows are built, and only then does a transaction run. A file's
+next records are matched while its current chunk is written. Files and pushes are applied on a
+connection of their own (:func:`regie.services.database.own_connection`): lookups do not wait
+for their transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS, nor for a push
+waiting for a file's. On an in-memory SQLite database everything shares the one connection every
+lookup waits for: transactions are sized to TRANSACTION_SECONDS.
 
 Pending and information-only entries (camt ``PDNG``/``INFO``) are counted and not applied; they
 leave no identity row, so the booked entry that follows is applied.
@@ -28,6 +29,7 @@ leave no identity row, so the booked entry that follows is applied.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import hashlib
@@ -304,12 +306,12 @@ async def run_import(
     ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
     current one is applied) or a :class:`RecordSource`. ``chunk_size`` fixes the entries per
     transaction; by default they follow how long transactions take (:class:`_ChunkSizer`).
-    A file is imported on a database connection of its own where there can be one
-    (:func:`regie.services.database.own_connection`); a push, a few entries, on the shared one.
+    The import runs on a database connection of its own where there can be one
+    (:func:`regie.services.database.own_connection`): a push too, so that while it waits for a
+    file's transaction the lookups sharing the process's connection do not wait with it.
     """
-    if request.channel != imports.ImportChannel.FILE:
-        return await _run_import(request, records, expected_records, progress, chunk_size, reader)
-    with garbage.fewer_collections():
+    a_file = request.channel == imports.ImportChannel.FILE
+    with garbage.fewer_collections() if a_file else contextlib.nullcontext():
         async with database.own_connection():
             return await _run_import(
                 request, records, expected_records, progress, chunk_size, reader
@@ -350,7 +352,13 @@ async def _run_import(
         if progress is not None:
             progress(applied, max(expected_records, applied))
 
-    async with database.reading_beside() as reading_context:
+    # A push's few entries are matched and written at once: nothing to match ahead.
+    ahead_of_writes = (
+        database.reading_beside()
+        if request.channel == imports.ImportChannel.FILE
+        else contextlib.nullcontext(None)
+    )
+    async with ahead_of_writes as reading_context:
         writes = _Writes(pipelined=reading_context is not None)
         try:
             while True:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import date
 from typing import Any
 
@@ -10,10 +11,12 @@ import pytest
 from tortoise import connections
 
 from regie.db import ledger, tenants
+from regie.db.imports import ImportChannel
 from regie.services import accounts, database
 from regie.services import imports as import_service
 from regie.services.imports import Outcome
 from regie.treasury.importer import import_file
+from regie.treasury.push import parse_confirmations
 from tests import factories
 from tests.conftest import TEST_DATABASE
 from tests.treasury.bankfiles import Tx, camt054
@@ -190,4 +193,43 @@ async def test_an_import_stopped_while_a_chunk_is_written_keeps_no_half_and_resu
     report = await import_file(data, source="t", chunk_size=2)
     assert (report.outcome, report.resumed, report.counts.matched) == (Outcome.IMPORTED, True, 6)
     assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_push_waiting_for_an_import_transaction_does_not_hold_up_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    inside, go_on = asyncio.Event(), asyncio.Event()
+    write = import_service._write
+
+    async def file_write_held_open(*args: Any) -> Any:
+        written = await write(*args)
+        if not inside.is_set():  # the file's chunk: the push's comes after it
+            inside.set()
+            await go_on.wait()
+        return written
+
+    monkeypatch.setattr(import_service, "_write", file_write_held_open)
+    importing = asyncio.create_task(import_file(_file(10, "FILE"), source="t"))
+    await asyncio.wait_for(inside.wait(), 5)
+    body = b'{"confirmations": [{"id": "P-1", "tenantCode": "1004300", "amountCents": 700, "bookedOn": "2026-03-20"}]}'
+    request = import_service.ImportRequest(
+        channel=ImportChannel.PUSH,
+        format="push",
+        message_id="msg_1",
+        message_key="msg_1",
+        content_sha256=hashlib.sha256(body).hexdigest(),
+        source="treasury",
+    )
+    pushing = asyncio.create_task(import_service.run_import(request, parse_confirmations(body)))
+    await asyncio.sleep(0.3)
+    assert not pushing.done()  # it waits for the import's transaction to end …
+    # … and the lookups' connection answers meanwhile.
+    assert await asyncio.wait_for(ledger.Payment.filter(lease_id=lease.id).count(), 1) == 0
+    go_on.set()
+    file_report, push_report = await asyncio.wait_for(asyncio.gather(importing, pushing), 10)
+    assert (file_report.counts.matched, push_report.counts.matched) == (10, 1)
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 11
     assert await accounts.stale_snapshots() == []

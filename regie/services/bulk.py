@@ -121,25 +121,23 @@ class _Statement:
     """
 
     query: str
+    """The statement for one row (executemany)."""
+    _sqlite_around: tuple[str, str]
+    """What comes before and after the rows' markers in an SQLite many-row statement."""
 
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
         self.names, self._converters = _columns(model, columns)
-        self._width = len(columns)
+        self._width = len(columns)  # values per row
         self._texts: dict[int, str] = {}
 
-    def _sqlite_query(self, rows: int) -> str:
-        """The SQLite statement for ``rows`` rows (see the class)."""
-        raise NotImplementedError
-
     def _sqlite_text(self, rows: int) -> str:
+        """The SQLite statement for ``rows`` rows (see the class), built once per count."""
         text = self._texts.get(rows)
         if text is None:
-            text = self._texts[rows] = self._sqlite_query(rows)
+            head, tail = self._sqlite_around
+            row = f"({', '.join('?' * self._width)})"
+            text = self._texts[rows] = head + ", ".join([row] * rows) + tail
         return text
-
-    def _row_marks(self, rows: int) -> str:
-        row = f"({', '.join('?' * self._width)})"
-        return ", ".join([row] * rows)
 
     def convert(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
         """Each row's values as the database takes them (extra trailing values are kept as is)."""
@@ -150,14 +148,6 @@ class _Statement:
             + list(row[width:])
             for row in rows
         ]
-
-    def convert_in_place(self, rows: list[list[Any]]) -> list[list[Any]]:
-        """:meth:`convert`, writing into the given lists (so references to them stay valid)."""
-        converters = self._converters
-        for row in rows:
-            for index, convert in enumerate(converters):
-                row[index] = convert(row[index])
-        return rows
 
     async def execute(self, connection: BaseDBAsyncClient, values: list[list[Any]]) -> None:
         """Run it for ``values`` (from :meth:`convert`) on ``connection``; nothing when empty.
@@ -186,11 +176,9 @@ class Insert(_Statement):
     ) -> None:
         super().__init__(model, columns)
         marks = ", ".join(placeholder(connection, i) for i in range(1, len(columns) + 1))
-        self._head = f'INSERT INTO "{model._meta.db_table}" ({", ".join(self.names)}) VALUES '  # noqa: S608
-        self.query = f"{self._head}({marks})"
-
-    def _sqlite_query(self, rows: int) -> str:
-        return self._head + self._row_marks(rows)
+        head = f'INSERT INTO "{model._meta.db_table}" ({", ".join(self.names)}) VALUES '  # noqa: S608
+        self.query = f"{head}({marks})"
+        self._sqlite_around = (head, "")
 
 
 class Update(_Statement):
@@ -215,11 +203,10 @@ class Update(_Statement):
         from_values = ", ".join(
             f"{name} = v.column{i}" for i, name in enumerate(self.names, start=1)
         )
-        self._sqlite_head = f'UPDATE "{meta.db_table}" SET {from_values} FROM (VALUES '  # noqa: S608
-        self._sqlite_tail = f') AS v WHERE "{meta.db_table}"."{pk}" = v.column{self._width}'
-
-    def _sqlite_query(self, rows: int) -> str:
-        return self._sqlite_head + self._row_marks(rows) + self._sqlite_tail
+        self._sqlite_around = (
+            f'UPDATE "{meta.db_table}" SET {from_values} FROM (VALUES ',  # noqa: S608
+            f') AS v WHERE "{meta.db_table}"."{pk}" = v.column{self._width}',
+        )
 
 
 async def update_many(

@@ -355,25 +355,24 @@ def _candidates(
     before it did not settle the entry (most entries are settled by the first or the third), and
     a rule whose clue the entry lacks is skipped (it points to nobody)."""
     if clue.rf_codes:
-        yield "RF reference", {code_to_tenant[c] for c in clue.rf_codes if c in code_to_tenant}
+        yield "RF reference", _named(clue.rf_codes, code_to_tenant)
     given = clue.given_code
     if given in code_to_tenant:
         yield "tenant code given", {code_to_tenant[given]}
     if clue.text_codes:
-        yield (
-            "tenant code in the remittance text",
-            {code_to_tenant[c] for c in clue.text_codes if c in code_to_tenant},
-        )
+        yield "tenant code in the remittance text", _named(clue.text_codes, code_to_tenant)
     mandate = clue.mandate
     if mandate in mandate_to_tenant:
         yield "direct-debit mandate", {mandate_to_tenant[mandate]}
     if clue.e2e_codes:
-        yield (
-            "tenant code in the end-to-end id",
-            {code_to_tenant[c] for c in clue.e2e_codes if c in code_to_tenant},
-        )
+        yield "tenant code in the end-to-end id", _named(clue.e2e_codes, code_to_tenant)
     if clue.iban_fingerprint in iban_tenants:
         yield "known payer account", iban_tenants[clue.iban_fingerprint]
+
+
+def _named(codes: Iterable[str], code_to_tenant: dict[str, int]) -> set[int]:
+    """The tenants whose codes are among ``codes``."""
+    return {code_to_tenant[c] for c in codes if c in code_to_tenant}
 
 
 def _decide(

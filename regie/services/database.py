@@ -141,18 +141,26 @@ async def own_connection() -> AsyncIterator[bool]:
     if type(default) is not SqliteClient or default.filename == ":memory:":
         yield False  # a transaction wrapper (stay in it), or the only connection there can be
         return
-    own = SqliteClient(
-        default.filename, connection_name="default", **{**default.pragmas, **OWN_CONNECTION_PRAGMAS}
-    )
-    await own.create_connection(with_db=True)
-    token = connections.set("default", own)
-    flag = _on_own_connection.set(True)
+    async with _second_connection(default, **OWN_CONNECTION_PRAGMAS) as own:
+        token = connections.set("default", own)
+        flag = _on_own_connection.set(True)
+        try:
+            yield True
+        finally:
+            _on_own_connection.reset(flag)
+            connections.reset(token)
+
+
+@asynccontextmanager
+async def _second_connection(to: SqliteClient, **pragmas: Any) -> AsyncIterator[SqliteClient]:
+    """Another connection to ``to``'s file, with its pragmas and ``pragmas`` over them; closed
+    when the block ends."""
+    client = SqliteClient(to.filename, connection_name="default", **{**to.pragmas, **pragmas})
+    await client.create_connection(with_db=True)
     try:
-        yield True
+        yield client
     finally:
-        _on_own_connection.reset(flag)
-        connections.reset(token)
-        await own.close()
+        await client.close()
 
 
 def on_own_connection() -> bool:
@@ -178,16 +186,10 @@ async def reading_beside() -> AsyncIterator[contextvars.Context | None]:
     if not isinstance(default, SqliteClient):
         yield contextvars.copy_context()
         return
-    reader = SqliteClient(
-        default.filename, connection_name="default", **{**default.pragmas, "query_only": "ON"}
-    )
-    await reader.create_connection(with_db=True)
-    context = contextvars.copy_context()
-    context.run(connections.set, "default", reader)
-    try:
+    async with _second_connection(default, query_only="ON") as reader:
+        context = contextvars.copy_context()
+        context.run(connections.set, "default", reader)
         yield context
-    finally:
-        await reader.close()
 
 
 def placeholder(position: int) -> str:

@@ -35,21 +35,29 @@ async def _lease() -> Any:
     return lease
 
 
+def _first_write_held_open(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """The first chunk written holds its transaction open: ``inside`` is set once its rows are
+    written (not committed), and it commits once ``go_on`` is set."""
+    inside, go_on = asyncio.Event(), asyncio.Event()
+    write = import_service._write
+
+    async def first_held_open(*args: Any) -> Any:
+        written = await write(*args)
+        if not inside.is_set():
+            inside.set()
+            await go_on.wait()
+        return written
+
+    monkeypatch.setattr(import_service, "_write", first_held_open)
+    return inside, go_on
+
+
 @pytest.mark.usefixtures("sqlite_file")
 async def test_a_lookup_answers_while_an_import_transaction_is_open(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lease = await _lease()
-    inside, go_on = asyncio.Event(), asyncio.Event()
-    write = import_service._write
-
-    async def held_open(connection: Any, rows: Any, now: Any, *rest: Any) -> Any:
-        written = await write(connection, rows, now, *rest)
-        inside.set()  # the chunk's rows are written, its transaction not yet committed
-        await go_on.wait()
-        return written
-
-    monkeypatch.setattr(import_service, "_write", held_open)
+    inside, go_on = _first_write_held_open(monkeypatch)
     importing = asyncio.create_task(import_file(_file(10), source="t"))
     await asyncio.wait_for(inside.wait(), 5)
     # The default connection answers at once, with the state before the open transaction.
@@ -201,17 +209,7 @@ async def test_a_push_waiting_for_an_import_transaction_does_not_hold_up_lookups
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lease = await _lease()
-    inside, go_on = asyncio.Event(), asyncio.Event()
-    write = import_service._write
-
-    async def file_write_held_open(*args: Any) -> Any:
-        written = await write(*args)
-        if not inside.is_set():  # the file's chunk: the push's comes after it
-            inside.set()
-            await go_on.wait()
-        return written
-
-    monkeypatch.setattr(import_service, "_write", file_write_held_open)
+    inside, go_on = _first_write_held_open(monkeypatch)  # the file's chunk; the push's comes after
     importing = asyncio.create_task(import_file(_file(10, "FILE"), source="t"))
     await asyncio.wait_for(inside.wait(), 5)
     body = b'{"confirmations": [{"id": "P-1", "tenantCode": "1004300", "amountCents": 700, "bookedOn": "2026-03-20"}]}'

@@ -47,12 +47,15 @@ class UniqueIds:
 class _DigestSet:
     """A set of 64-bit digests in an open-addressing array, at most half full.
 
-    A Python set of the same digests costs about eight times as much memory.
+    A Python set of the same digests costs about eight times as much memory. `add` runs once per
+    entry of the largest files, so it keeps what it needs (the mask, the room left before the table
+    must grow) instead of working it out each time.
     """
 
     def __init__(self) -> None:
         self._slots = array("Q", bytes(8 * 1024))
-        self._count = 0
+        self._mask = len(self._slots) - 1  # a slot's index is the digest's low bits
+        self._room = len(self._slots) // 2  # digests that still fit before the table is half full
         self._has_zero = False  # 0 marks an empty slot, so the zero digest is kept aside
 
     def add(self, digest: int) -> bool:
@@ -60,27 +63,27 @@ class _DigestSet:
         if digest == 0:
             added, self._has_zero = not self._has_zero, True
             return added
-        if 2 * (self._count + 1) > len(self._slots):
-            self._grow()
-        if self._insert(self._slots, digest):
-            self._count += 1
-            return True
-        return False
-
-    @staticmethod
-    def _insert(slots: array[int], digest: int) -> bool:
-        mask = len(slots) - 1
+        slots, mask = self._slots, self._mask
         index = digest & mask
-        while slots[index]:
-            if slots[index] == digest:
+        while held := slots[index]:
+            if held == digest:
                 return False
             index = (index + 1) & mask
         slots[index] = digest
+        self._room -= 1
+        if self._room == 0:
+            self._grow()
         return True
 
     def _grow(self) -> None:
-        larger = array("Q", bytes(16 * len(self._slots)))
-        for digest in self._slots:
-            if digest:
-                self._insert(larger, digest)
-        self._slots = larger
+        """Twice as many slots; every digest held so far goes to its place in the new table."""
+        held = self._slots
+        slots = self._slots = array("Q", bytes(16 * len(held)))
+        mask = self._mask = len(slots) - 1
+        self._room = len(slots) // 2 - len(held) // 2
+        for digest in held:
+            if digest:  # all distinct: only an empty slot is looked for
+                index = digest & mask
+                while slots[index]:
+                    index = (index + 1) & mask
+                slots[index] = digest

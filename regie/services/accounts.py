@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import cast
+from typing import TypeVar, cast
 
 from regie.db import ledger, tenants, treasury
 from regie.services import billing
@@ -160,37 +160,28 @@ def arrears_bucket(arrears_cents: int, arrears_days: int) -> ArrearsBucket:
     return ArrearsBucket.DAYS_OVER_90
 
 
-def with_confirmed_payment(
-    summary: LedgerSummary,
-    amount_cents: int,
-    *,
-    was_declared: bool,
-    applied_at: datetime,
-    last_payment_id: int | None,
-) -> LedgerSummary:
-    """``summary`` after one more confirmed payment (new, or a declared one now confirmed).
+_Due = TypeVar("_Due")
 
-    Equal to :func:`summarize_ledger` over the new ledger, because confirmed payments settle the
-    oldest charges first: the new amount continues where the others stopped. Lets an import of
-    thousands of confirmations update each snapshot without re-reading its ledger; reversals and
-    charges still rewrite snapshots from the ledger (:func:`refresh_snapshots`).
+
+def settle_oldest_first(
+    open_charges: Sequence[tuple[_Due, int]], amount_cents: int
+) -> tuple[tuple[_Due, int], ...]:
+    """What stays unpaid of ``open_charges`` ((due, unpaid cents), oldest first) once
+    ``amount_cents`` more is confirmed, in the same order.
+
+    Equal to what :func:`summarize_ledger` gives over the new ledger, because confirmed payments
+    settle the oldest charges first: the new amount continues where the others stopped. Lets an
+    import of thousands of confirmations update each snapshot without re-reading its ledger
+    (reversals and charges still rewrite snapshots from the ledger: :func:`refresh_snapshots`).
     """
     remaining = amount_cents
-    open_charges: list[OpenCharge] = []
-    for charge in summary.open_charges:
-        settled = min(remaining, charge.unpaid_cents)
+    left: list[tuple[_Due, int]] = []
+    for due, unpaid in open_charges:
+        settled = min(remaining, unpaid)
         remaining -= settled
-        if charge.unpaid_cents - settled > 0:
-            open_charges.append(OpenCharge(charge.due_date, charge.unpaid_cents - settled))
-    return LedgerSummary(
-        charged_cents=summary.charged_cents,
-        confirmed_cents=summary.confirmed_cents + amount_cents,
-        declared_cents=summary.declared_cents - (amount_cents if was_declared else 0),
-        open_charges=tuple(open_charges),
-        last_charge_id=summary.last_charge_id,
-        last_payment_id=last_payment_id,
-        as_of=applied_at if summary.as_of is None else max(summary.as_of, applied_at),
-    )
+        if unpaid - settled > 0:
+            left.append((due, unpaid - settled))
+    return tuple(left)
 
 
 # --- snapshots -------------------------------------------------------------------------------

@@ -65,16 +65,17 @@ async def test_a_crash_inside_a_chunk_leaves_nothing_half_applied_and_a_rerun_co
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, lease = await _tenant()
-    original = import_service._update_snapshots
+    original = import_service._write
     calls = {"n": 0}
 
-    async def crash_on_second_chunk(*args: Any, **kwargs: Any) -> None:
+    async def crash_on_second_chunk(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
-        await original(*args, **kwargs)
+        written = await original(*args, **kwargs)
         if calls["n"] == 2:
             raise RuntimeError("power cut")  # after the chunk's rows were written, before commit
+        return written
 
-    monkeypatch.setattr(import_service, "_update_snapshots", crash_on_second_chunk)
+    monkeypatch.setattr(import_service, "_write", crash_on_second_chunk)
     data = _big_file()
     with pytest.raises(RuntimeError, match="power cut"):
         await import_file(data, source="t")
@@ -82,7 +83,7 @@ async def test_a_crash_inside_a_chunk_leaves_nothing_half_applied_and_a_rerun_co
     assert await imports.ImportedEntry.all().count() == import_service.CHUNK_SIZE
     assert await accounts.stale_snapshots() == []
 
-    monkeypatch.setattr(import_service, "_update_snapshots", original)
+    monkeypatch.setattr(import_service, "_write", original)
     report = await import_file(data, source="t")
     assert (report.outcome, report.resumed) == (Outcome.IMPORTED, True)
     assert (report.counts.read, report.counts.new, report.counts.duplicates) == (

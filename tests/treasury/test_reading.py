@@ -16,7 +16,7 @@ from regie.treasury import importer, reading
 from regie.treasury.readers import read_any
 from regie.treasury.records import BankEntry, RejectedEntry, StructuralError
 from tests import factories
-from tests.treasury.bankfiles import Tx, camt053, camt054
+from tests.treasury.bankfiles import Movement, Tx, camt053, camt054, cfonb120
 
 SAMPLES = Path(__file__).parent / "readers" / "samples"
 
@@ -61,6 +61,41 @@ async def test_a_broken_file_is_refused_by_the_child_before_any_record() -> None
         await reading.ChildReader.start(data[: len(data) - 200], None)
     with pytest.raises(ValueError, match="Unknown format"):
         await reading.ChildReader.start(data, "pes-v2")
+
+
+async def test_a_camt_file_is_checked_by_one_child_while_another_reads_its_entries(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    data = _file(2000)
+    header, child = await reading.ChildReader.start(data, None)
+    try:
+        got = await child.take(5000)
+    finally:
+        await child.close()
+    assert header == read_any(data).header
+    assert got == list(read_any(data).entries)
+    # A broken file: the child checking it refuses it; the one reading its entries, which
+    # stumbles on the same fault, is stopped without leaving a traceback on the server's log.
+    with pytest.raises(StructuralError, match="not well-formed"):
+        await reading.ChildReader.start(data[: len(data) // 2], None)
+    assert capfd.readouterr().err == ""
+
+
+async def test_a_file_of_another_format_is_checked_then_read_by_one_child() -> None:
+    movements = [Movement(45000, "0000001", "VIR LOYER", payer="M MARTIN")]
+    data = cfonb120(movements, opening=0)
+    assert not reading.entries_read_apart(data, None)
+    header, child = await reading.ChildReader.start(data, None)
+    try:
+        got = await child.take(10)
+    finally:
+        await child.close()
+    assert header == read_any(data).header
+    assert got == list(read_any(data).entries)
+    # Its old balance from another statement: the new balance no longer adds up.
+    unbalanced = cfonb120(movements, opening=100).split(b"\r\n")[0] + data[data.index(b"\r\n") :]
+    with pytest.raises(StructuralError):
+        await reading.ChildReader.start(unbalanced, None)
 
 
 async def test_closing_early_stops_the_child() -> None:

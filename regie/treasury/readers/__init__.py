@@ -15,10 +15,17 @@ The rule for partial acceptance:
   `ReadResult.entries` never raises `StructuralError`.
 
 camt files are streamed with constant memory: the whole document is checked in a first streaming
-pass, then the entries are parsed one at a time in a second. CFONB and CSV files, which are small,
-are checked as a whole up front.
+pass, then the entries are parsed one at a time in a second. The second pass does not rely on the
+first (`read_entries` runs it alone, for a process reading the entries while another checks the
+file). CFONB and CSV files, which are small, are checked as a whole up front.
 """
 
-from regie.treasury.readers.detect import detect_format, read_any, register_format
+from regie.treasury.readers.detect import (
+    detect_format,
+    entries_read_apart,
+    read_any,
+    read_entries,
+    register_format,
+)
 
-__all__ = ["detect_format", "read_any", "register_format"]
+__all__ = ["detect_format", "entries_read_apart", "read_any", "read_entries", "register_format"]

@@ -161,6 +161,16 @@ def read(
     return ReadResult(header=header, entries=_entries(data, message))
 
 
+def read_entries(
+    data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Iterator[BankEntry | RejectedEntry]:
+    """The records `read(data).entries` hands out, without the structural pass (see
+    `detect.read_entries`): a document that pass would refuse may end them early with a
+    `StructuralError` or an `etree` error."""
+    check_xml(data, max_bytes=max_bytes)
+    return _entries(data, identify(data))
+
+
 def identify(data: bytes) -> Message:
     """Read only the root element and tell which camt message and version the file holds."""
     events = safe_iterparse(BytesIO(data), events=("start",))

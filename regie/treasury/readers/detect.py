@@ -7,11 +7,11 @@ reader will be added this way). Detectors only look at the beginning of the file
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from regie.treasury.readers import camt, cfonb120, csv_format
 from regie.treasury.readers.xml_safety import sniff_encoding
-from regie.treasury.records import ReadResult, StructuralError
+from regie.treasury.records import BankEntry, ReadResult, RejectedEntry, StructuralError
 
 Reader = Callable[[bytes], ReadResult]
 Detector = Callable[[bytes], str | None]
@@ -59,6 +59,30 @@ def read_any(data: bytes, format: str | None = None) -> ReadResult:
     if reader is None:
         raise ValueError(f"Unknown format {name!r}; known formats: {', '.join(_READERS)}.")
     return reader(data)
+
+
+_CAMT = ("camt.054", "camt.053")
+
+
+def entries_read_apart(data: bytes, format: str | None = None) -> bool:
+    """Whether `read_entries` reads the entries of `data` without checking its structure (camt:
+    the structural pass is a walk of its own, which `read_any` runs first)."""
+    try:
+        name = format if format is not None else detect_format(data)
+    except StructuralError:
+        return False
+    return name in _CAMT
+
+
+def read_entries(data: bytes, format: str | None = None) -> Iterator[BankEntry | RejectedEntry]:
+    """The records `read_any(data, format).entries` hands out, without the structural checks
+    where they are a pass of their own (`entries_read_apart`): for a reader running alongside
+    another that checks the file (`read_any`), whose verdict must come before anything read here
+    is used. Where the checks cannot be left out, they run first, as in `read_any`."""
+    name = format if format is not None else detect_format(data)
+    if name in _CAMT:
+        return camt.read_entries(data)
+    return read_any(data, name).entries
 
 
 # --- detectors ------------------------------------------------------------------------------------

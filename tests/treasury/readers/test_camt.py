@@ -489,6 +489,20 @@ def test_malformed_amount_is_rejected(amount: str) -> None:
     assert "amount is not valid" in rejected(camt054("08", ntry_xml("08", amount=amount))).reason
 
 
+def test_an_amount_of_thousands_of_digits_is_rejected_and_the_rest_of_the_file_read() -> None:
+    # int() refuses texts of 4,300 digits and more with an error of its own: that ended the
+    # reading of the whole file instead of rejecting the one entry.
+    huge = "9" * 5000 + ".00"
+    data = camt054("08", ntry_xml("08", amount=huge) + ntry_xml("08", amount="12.50"))
+    first, second = records(data)
+    assert isinstance(first, RejectedEntry)
+    assert "more than 15 digits before the decimal point" in first.reason
+    assert len(first.reason) < 200  # the text is not quoted whole
+    assert isinstance(second, BankEntry) and second.amount_cents == 1250
+    # Zeros in front count for nothing.
+    assert accepted(camt054("08", ntry_xml("08", amount="0" * 5000 + "12.50"))).amount_cents == 1250
+
+
 def test_amount_with_trailing_zero_decimals_is_exact() -> None:
     assert accepted(camt054("08", ntry_xml("08", amount="1234.5000"))).amount_cents == 123450
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Direction = Literal["credit", "debit"]
 EntryStatus = Literal["booked", "pending", "info"]
@@ -23,14 +23,17 @@ class StructuralError(Exception):
     """
 
 
-@dataclass(frozen=True, slots=True)
-class BankEntry:
+class BankEntry(NamedTuple):
     """One credit or debit transaction, as the file describes it.
 
     `amount_cents` is always positive; `direction` carries the sign, seen from the landlord's
     account (credit = money received). `reversal` marks the cancellation of an earlier booking, in
     which case `direction` is the direction of this booking (a reversed credit is a debit with
     `reversal=True`).
+
+    A named tuple rather than a frozen dataclass: a large file makes hundreds of thousands of
+    them (read in one process, rebuilt in the importing one), and a tuple of twenty fields is
+    built three times faster. Compare records with records, not with plain tuples.
     """
 
     position: str

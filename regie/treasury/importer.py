@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
 
 from regie.db.imports import ImportChannel
 from regie.services import imports
@@ -59,11 +60,36 @@ def message_key(header: FileHeader) -> str:
 
 def estimate_records(data: bytes, format: str) -> int:
     """Roughly how many records a file holds, for a progress bar (cheap: counts markers)."""
-    if format.startswith("camt"):
-        return max(data.count(b"<TxDtls>"), data.count(b"<Ntry>"))
-    if format == "cfonb120":
-        return max(1, len(data) // 121 // 3)
-    return data.count(b"\n")
+    return _FileFacts.of(data).estimated_records(format)
+
+
+@dataclass(frozen=True)
+class _FileFacts:
+    """What an import needs to know of a file's bytes besides its records: its digest (what
+    makes two files the same) and the markers that tell roughly how many records it holds."""
+
+    sha256: str
+    size: int
+    transactions: int  # camt <TxDtls>
+    entries: int  # camt <Ntry>
+    lines: int
+
+    @classmethod
+    def of(cls, data: bytes) -> _FileFacts:
+        return cls(
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            data.count(b"<TxDtls>"),
+            data.count(b"<Ntry>"),
+            data.count(b"\n"),
+        )
+
+    def estimated_records(self, format: str) -> int:
+        if format.startswith("camt"):
+            return max(self.transactions, self.entries)
+        if format == "cfonb120":
+            return max(1, self.size // 121 // 3)
+        return self.lines
 
 
 async def import_file(
@@ -83,28 +109,32 @@ async def import_file(
             imports.Outcome.REFUSED,
             f"The file is {len(data):,} bytes long, more than the {MAX_FILE_BYTES:,} accepted.",
         )
+    loop = asyncio.get_running_loop()
     if len(data) >= child_reader_from_bytes:
+        # Worked out in a thread while the children start and check the file (a tenth of a
+        # second on a large file, which the import would otherwise wait for once it is checked).
+        facts = loop.run_in_executor(None, _FileFacts.of, data)
         try:
             header, child = await ChildReader.start(data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
+            await asyncio.wait([facts])
             return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
         try:
             return await _apply(
-                header, child, None, data, source, name, user_id, progress, chunk_size
+                header, child, None, await facts, source, name, user_id, progress, chunk_size
             )
         finally:
             await child.close()
     # One reading thread per file: lxml parsers must stay in the thread that created them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regie-reader") as reader:
-        loop = asyncio.get_running_loop()
         try:
             result: ReadResult = await loop.run_in_executor(reader, read_any, data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
             return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
         try:
             return await _apply(
-                result.header, result.entries, reader, data, source, name, user_id, progress,
-                chunk_size,
+                result.header, result.entries, reader, _FileFacts.of(data), source, name, user_id,
+                progress, chunk_size,
             )  # fmt: skip
         finally:
             # Finish the reader's generator in its own thread too, however the import ended.
@@ -117,7 +147,7 @@ async def _apply(
     header: FileHeader,
     records: Iterable[BankEntry | RejectedEntry] | imports.RecordSource,
     reader: Executor | None,
-    data: bytes,
+    facts: _FileFacts,
     source: str,
     name: str | None,
     user_id: int | None,
@@ -129,7 +159,7 @@ async def _apply(
         format=header.format,
         message_id=header.message_id,
         message_key=message_key(header),
-        content_sha256=hashlib.sha256(data).hexdigest(),
+        content_sha256=facts.sha256,
         source=source,
         file_name=name,
         user_id=user_id,
@@ -137,7 +167,7 @@ async def _apply(
     report = await imports.run_import(
         request,
         records,
-        expected_records=estimate_records(data, header.format),
+        expected_records=facts.estimated_records(header.format),
         progress=progress,
         chunk_size=chunk_size,
         reader=reader,

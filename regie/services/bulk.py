@@ -138,23 +138,18 @@ def _columns(model: type[Model], columns: Sequence[str]) -> tuple[list[str], lis
     return names, [_converter(field, model) for field in fields]
 
 
-SQLITE_INSERT_ROWS = 2000
-"""Rows an SQLite many-row INSERT holds (its parameters stay below SQLite's 32,766 for up to 16
-columns). Each statement makes the connection's thread take the interpreter lock back, waiting
-for whatever Python code holds it (the matching of the next chunk): an import of 100,000 entries
-waited about a second for it in statements of 500 rows; 2,000 made it some 15 % faster, 4,000
-no faster still."""
-SQLITE_UPDATE_ROWS = 500
-"""Rows an SQLite many-row UPDATE … FROM (VALUES …) holds: larger ones cost SQLite more per row
-(the account snapshots' update took three times as long in statements of 4,000 rows)."""
+SQLITE_ROWS_PER_STATEMENT = 500
+"""Rows an SQLite many-row statement holds (its parameters stay far below SQLite's 32,766). Larger
+ones made an import no faster (2,000 rows) and cost its process 40 MiB more: the connection keeps
+its statements prepared, and a chunk's last statement of each table has a count of its own."""
 
 
 class _Statement:
     """A many-row statement whose values can be converted ahead of the transaction that runs it.
 
     PostgreSQL runs it once per row (asyncpg's executemany sends them all at once). SQLite gets
-    statements of up to ``sqlite_rows`` rows each, in the caller's transaction: Python's sqlite3
-    binds each row of an executemany while holding the interpreter lock, which it takes
+    statements of up to SQLITE_ROWS_PER_STATEMENT rows each, in the caller's transaction: Python's
+    sqlite3 binds each row of an executemany while holding the interpreter lock, which it takes
     back after every row, so a write held up the matching of the next chunk (and was held up by
     it); a many-row statement binds its values at once and writes them all without the lock.
     """
@@ -163,8 +158,6 @@ class _Statement:
     """The statement for one row (executemany)."""
     _sqlite_around: tuple[str, str]
     """What comes before and after the rows' markers in an SQLite many-row statement."""
-    sqlite_rows: int
-    """The most rows one SQLite statement holds."""
 
     def __init__(self, model: type[Model], columns: Sequence[str]) -> None:
         self.names, self._converters = _columns(model, columns)
@@ -206,7 +199,7 @@ class _Statement:
     def run_sqlite(self, database: sqlite3.Connection, values: list[list[Any]]) -> None:
         """Run it for ``values`` on an SQLite connection, in its thread (:func:`in_sqlite_thread`)
         and in a transaction: several statements are all or nothing only in one."""
-        step = self.sqlite_rows
+        step = SQLITE_ROWS_PER_STATEMENT
         for start in range(0, len(values), step):
             rows = values[start : start + step]
             database.execute(self._sqlite_text(len(rows)), [value for row in rows for value in row])
@@ -214,8 +207,6 @@ class _Statement:
 
 class Insert(_Statement):
     """``INSERT INTO table (columns…) VALUES (…)`` for many rows."""
-
-    sqlite_rows = SQLITE_INSERT_ROWS
 
     def __init__(
         self, connection: BaseDBAsyncClient, model: type[Model], columns: Sequence[str]
@@ -230,8 +221,6 @@ class Insert(_Statement):
 class Update(_Statement):
     """``UPDATE table SET columns… WHERE id = …`` for many rows; each row holds the values of
     ``columns`` followed by the primary key."""
-
-    sqlite_rows = SQLITE_UPDATE_ROWS
 
     def __init__(
         self, connection: BaseDBAsyncClient, model: type[Model], columns: Sequence[str]

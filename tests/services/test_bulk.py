@@ -22,8 +22,7 @@ def _communes(count: int) -> list[tuple[str, str]]:
 @pytest.fixture(autouse=True)
 def _small_statements(monkeypatch: pytest.MonkeyPatch) -> None:
     # A few rows per statement, so that a handful of rows spans several statements on SQLite.
-    monkeypatch.setattr(bulk.Insert, "sqlite_rows", 3)
-    monkeypatch.setattr(bulk.Update, "sqlite_rows", 3)
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_STATEMENT", 3)
 
 
 async def test_rows_spanning_several_statements_are_each_written_once() -> None:

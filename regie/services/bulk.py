@@ -67,7 +67,8 @@ async def in_sqlite_thread(
     in one call run back to back, with the interpreter lock taken only to bind their values.
     """
     # aiosqlite has no public way to run a callable in its thread; _execute is how its own
-    # methods do (pinned version; tests run this path on every import of a file).
+    # methods do (its versions are bounded in pyproject.toml; every file import's tests on
+    # SQLite run this path).
     driver = getattr(connection, "_connection", None)
     run = getattr(driver, "_execute", None)
     if run is None:

@@ -71,7 +71,7 @@ async def in_sqlite_thread(
     # SQLite run this path).
     driver = getattr(connection, "_connection", None)
     run = getattr(driver, "_execute", None)
-    if run is None:
+    if dialect(connection) != "sqlite" or run is None:
         raise TypeError(f"{type(connection).__name__} is not an open SQLite client")
     try:
         result: _Result = await run(work, driver._conn)  # type: ignore[union-attr]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tortoise import connections
-from tortoise.exceptions import IntegrityError
+from tortoise.exceptions import IntegrityError, OperationalError
 from tortoise.transactions import in_transaction
 
 from regie.db.places import Commune
@@ -59,3 +59,28 @@ async def test_many_row_updates_change_exactly_the_rows_named() -> None:
         await bulk.update_many(connection, Commune, ("name",), renamed)
     names = await Commune.all().order_by("id").values_list("name", flat=True)
     assert names == [f"Renamed {i}" for i in range(7)] + ["Commune 007"]
+
+
+async def test_work_run_in_sqlites_thread_returns_its_result_and_fails_as_a_query_would() -> None:
+    connection = connections.get("default")
+    if bulk.dialect(connection) != "sqlite":
+        with pytest.raises(TypeError, match="not an open SQLite client"):
+            await bulk.in_sqlite_thread(connection, lambda database: None)
+        return
+    answer = await bulk.in_sqlite_thread(
+        connection, lambda database: database.execute("SELECT 41 + 1").fetchone()[0]
+    )
+    assert answer == 42
+    with pytest.raises(OperationalError):
+        await bulk.in_sqlite_thread(
+            connection, lambda database: database.execute("SELECT * FROM no_such_table")
+        )
+    await bulk.insert_many(connection, Commune, COLUMNS, _communes(1))
+    with pytest.raises(IntegrityError):
+        async with in_transaction("default") as transaction:
+            await bulk.in_sqlite_thread(
+                transaction,
+                lambda database: bulk.Insert(transaction, Commune, COLUMNS).run_sqlite(
+                    database, [list(row) for row in _communes(1)]
+                ),
+            )

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -61,6 +61,14 @@ class Action(StrEnum):
     IGNORE = "ignore"  # not a rent movement
 
 
+# The members the per-entry code uses, as plain names: on Python 3.11 reading a member from its
+# enum class goes through a descriptor (about 50 ns), and it is done several times per entry.
+_CONFIRM, _REVERSE, _QUEUE, _IGNORE = Action.CONFIRM, Action.REVERSE, Action.QUEUE, Action.IGNORE
+_BULK_ITEM = matching.UnmatchedKind.BULK
+_CREDIT_ITEM = matching.UnmatchedKind.CREDIT
+_REVERSAL_ITEM = matching.UnmatchedKind.REVERSAL
+
+
 @dataclass(frozen=True)
 class Suggestion:
     tenant_id: int
@@ -92,13 +100,14 @@ class Decision:
 _NO_CODES: frozenset[str] = frozenset()  # shared: each frozenset() call makes a new object
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Clues:
     """What an entry says that may name a tenant, in rule order.
 
-    Immutable values, most of them shared with other entries through :func:`_text_clues`: a
+    Never changed once made, and shared by the entries that say the same (see :func:`_clues`): a
     chunk's clues stay alive until it is decided, and fewer objects per entry mean fewer garbage
-    collector passes over them.
+    collector passes over them. Compared (and hashed) by identity, so that :func:`plan` can
+    gather the codes of each distinct one once.
     """
 
     rf_codes: tuple[str, ...] = ()
@@ -165,7 +174,7 @@ async def current_leases(tenant_ids: Sequence[int]) -> dict[int, LeaseTerms]:
 
 
 class _CurrentLease(NamedTuple):
-    """What a decision needs of a tenant's current lease."""
+    """What picking a tenant's current lease needs."""
 
     id: int
     tenant_id: int
@@ -178,8 +187,10 @@ class _Tenants:
     decisions need both, and one query for the two costs far less than two."""
 
     by_code: dict[str, int] = field(default_factory=dict)
-    leases: dict[int, _CurrentLease] = field(default_factory=dict)
-    """Each tenant's current lease, by the rule of :func:`pick_current_leases`."""
+    leases: dict[int, int] = field(default_factory=dict)
+    """The id of each tenant's current lease, by the rule of :func:`pick_current_leases`. Plain
+    ints: a chunk holds thousands, and a record per lease would only add objects for the garbage
+    collector to go through again and again while the chunk is decided."""
     declaring: set[int] = field(default_factory=set)
     """The leases read whose snapshot may hold a declared amount (or that have no snapshot)."""
 
@@ -194,13 +205,15 @@ class _Tenants:
             ' ORDER BY l."start_date", l."id"',
         )
         leases: list[_CurrentLease] = []
+        by_code, declaring = self.by_code, self.declaring  # a chunk reads thousands of rows
         for code, tenant_id, lease_id, end, declared in rows:
-            self.by_code[code] = tenant_id
+            by_code[code] = tenant_id
             if lease_id is not None:
                 leases.append(_CurrentLease(lease_id, tenant_id, database.as_optional_date(end)))
                 if declared != 0:
-                    self.declaring.add(lease_id)
-        self.leases.update(pick_current_leases(leases))
+                    declaring.add(lease_id)
+        for tenant_id, lease in pick_current_leases(leases).items():
+            self.leases[tenant_id] = lease.id
 
 
 def is_return(entry: BankEntry) -> bool:
@@ -232,12 +245,48 @@ def _text_clues(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
 
 
 def _clues(entry: BankEntry) -> _Clues:
-    texts = entry.remittance  # as it is, unless there is an empty line to drop or a text to add
-    if entry.entry_text or not all(texts):
-        texts = tuple(t for t in (*texts, entry.entry_text or "") if t)
+    clues = _remembered_clues(
+        entry.remittance,
+        entry.entry_text,
+        entry.structured_reference,
+        entry.tenant_code,
+        entry.mandate_id,
+        # The fingerprint rather than the IBAN: what is remembered stays right if the key changes.
+        payers.fingerprint(entry.payer_iban) if entry.payer_iban else None,
+    )
+    if entry.end_to_end_id:
+        # Kept out of the remembered part: an end-to-end id is often unique to its payment.
+        found, e2e_codes = _text_clues(entry.end_to_end_id)
+        clues = _Clues(
+            clues.rf_codes + found,
+            clues.given_code,
+            clues.text_codes,
+            clues.mandate,
+            e2e_codes,
+            clues.iban_fingerprint,
+            clues.texts,
+        )
+    return clues
+
+
+@functools.lru_cache(maxsize=16384)
+def _remembered_clues(
+    remittance: tuple[str, ...],
+    entry_text: str | None,
+    structured_reference: str | None,
+    tenant_code: str | None,
+    mandate_id: str | None,
+    iban_fingerprint: str | None,
+) -> _Clues:
+    """An entry's clues but its end-to-end id's. Remembered: a payer writes the same texts and
+    references from the same account month after month, so most entries of a file share them
+    with an earlier one (and then cost neither the work nor a new object)."""
+    texts = remittance  # as it is, unless there is an empty line to drop or a text to add
+    if entry_text or not all(texts):
+        texts = tuple(t for t in (*texts, entry_text or "") if t)
     rf_codes: tuple[str, ...] = ()
-    if entry.structured_reference:
-        reference = references.parse_rf(entry.structured_reference)
+    if structured_reference:
+        reference = references.parse_rf(structured_reference)
         if reference is not None:
             rf_codes = (reference,)
     text_codes = _NO_CODES
@@ -246,17 +295,13 @@ def _clues(entry: BankEntry) -> _Clues:
         rf_codes += found
         # Most entries have one text: share its cached tokens rather than copy them.
         text_codes = text_codes | tokens if text_codes else tokens
-    e2e_codes = _NO_CODES
-    if entry.end_to_end_id:
-        found, e2e_codes = _text_clues(entry.end_to_end_id)
-        rf_codes += found
     return _Clues(
         rf_codes,
-        entry.tenant_code.strip().upper() if entry.tenant_code else None,
+        tenant_code.strip().upper() if tenant_code else None,
         text_codes,
-        entry.mandate_id,
-        e2e_codes,
-        payers.fingerprint(entry.payer_iban) if entry.payer_iban else None,
+        mandate_id,
+        _NO_CODES,
+        iban_fingerprint,
         texts,
     )
 
@@ -280,17 +325,21 @@ async def plan(
         await asyncio.sleep(0)  # CPU work on thousands of entries: let requests run meanwhile
 
     wanted_codes: set[str] = set()
-    for c in clues:
-        wanted_codes.update(c.rf_codes)
-        wanted_codes.update(c.text_codes)
-        wanted_codes.update(c.e2e_codes)
+    wanted_mandates: set[str] = set()
+    wanted_fingerprints: set[str] = set()
+    for c in set(clues):  # each distinct clues once: most are shared by several entries
+        wanted_codes.update(c.rf_codes, c.text_codes, c.e2e_codes)
         if c.given_code:
             wanted_codes.add(c.given_code)
+        if c.mandate:
+            wanted_mandates.add(c.mandate)
+        if c.iban_fingerprint:
+            wanted_fingerprints.add(c.iban_fingerprint)
     tenants = _Tenants()
     if wanted_codes:
         await tenants.read('t."code"', sorted(wanted_codes))
     code_to_tenant = tenants.by_code
-    mandates = sorted({c.mandate for c in clues if c.mandate})
+    mandates = sorted(wanted_mandates)
     mandate_to_tenant: dict[str, int] = (
         dict(
             await matching.DirectDebitMandate.filter(reference__in=mandates).values_list(
@@ -300,7 +349,7 @@ async def plan(
         if mandates
         else {}
     )
-    fingerprints = sorted({c.iban_fingerprint for c in clues if c.iban_fingerprint})
+    fingerprints = sorted(wanted_fingerprints)
     iban_tenants: dict[str, set[int]] = defaultdict(set)
     if fingerprints:
         for fingerprint, tenant_id in await matching.PayerAccount.filter(
@@ -321,7 +370,7 @@ async def plan(
     await _attach_leases(decisions, tenants)
     await _attach_declared(decisions, tenants.declaring)
     await _attach_originals(decisions)
-    await _suggest([d for d in decisions if d.action == Action.QUEUE])
+    await _suggest([d for d in decisions if d.action is _QUEUE])
     return decisions
 
 
@@ -331,48 +380,85 @@ class _BulkPayers:
 
     def __init__(self, registered: Sequence[payers.KnownBulkPayer]) -> None:
         self.registered = list(registered)
-        self.known: dict[tuple[str | None, tuple[str, ...], str | None], Any] = {}
+        self.known: dict[
+            tuple[str | None, tuple[str, ...], str | None], matching.BulkPayerKind | None
+        ] = {}
 
     def kind(
         self, payer_name: str | None, texts: tuple[str, ...], fingerprint: str | None
     ) -> matching.BulkPayerKind | None:
         key = (payer_name, texts, fingerprint)
-        if key not in self.known:
-            self.known[key] = payers.bulk_payer_kind(
+        try:
+            return self.known[key]
+        except KeyError:
+            kind = self.known[key] = payers.bulk_payer_kind(
                 payer_name, texts, fingerprint, self.registered
             )
-        kind: matching.BulkPayerKind | None = self.known[key]
-        return kind
+            return kind
 
 
-def _candidates(
+def _first_rule(
     clue: _Clues,
     code_to_tenant: dict[str, int],
     mandate_to_tenant: dict[str, int],
     iban_tenants: dict[str, set[int]],
-) -> Iterator[tuple[str, set[int]]]:
-    """The tenants each rule points to, in rule order; a rule is only worked out when the rules
-    before it did not settle the entry (most entries are settled by the first or the third), and
-    a rule whose clue the entry lacks is skipped (it points to nobody)."""
+) -> tuple[str, Collection[int]] | None:
+    """The first rule, in rule order, that points to exactly one tenant, and that tenant; else the
+    first that points to several, and them; else ``None``.
+
+    A rule is only worked out when the rules before it did not settle the entry (most entries are
+    settled by the first or the third), and a rule whose clue the entry lacks is skipped (it
+    points to nobody). Spelled out rule after rule rather than as a generator of candidates: it
+    runs for every entry of a file, and the generator cost more than the rules it yielded.
+    """
+    several: tuple[str, Collection[int]] | None = None
     if clue.rf_codes:
-        yield "RF reference", _named(clue.rf_codes, code_to_tenant)
+        found = _named(clue.rf_codes, code_to_tenant)
+        if len(found) == 1:
+            return "RF reference", found
+        if found:
+            several = ("RF reference", found)
     given = clue.given_code
     if given in code_to_tenant:
-        yield "tenant code given", {code_to_tenant[given]}
+        return "tenant code given", (code_to_tenant[given],)
     if clue.text_codes:
-        yield "tenant code in the remittance text", _named(clue.text_codes, code_to_tenant)
+        found = _named(clue.text_codes, code_to_tenant)
+        if len(found) == 1:
+            return "tenant code in the remittance text", found
+        if found and several is None:
+            several = ("tenant code in the remittance text", found)
     mandate = clue.mandate
     if mandate in mandate_to_tenant:
-        yield "direct-debit mandate", {mandate_to_tenant[mandate]}
+        return "direct-debit mandate", (mandate_to_tenant[mandate],)
     if clue.e2e_codes:
-        yield "tenant code in the end-to-end id", _named(clue.e2e_codes, code_to_tenant)
+        found = _named(clue.e2e_codes, code_to_tenant)
+        if len(found) == 1:
+            return "tenant code in the end-to-end id", found
+        if found and several is None:
+            several = ("tenant code in the end-to-end id", found)
     if clue.iban_fingerprint in iban_tenants:
-        yield "known payer account", iban_tenants[clue.iban_fingerprint]
+        found = iban_tenants[clue.iban_fingerprint]
+        if len(found) == 1:
+            return "known payer account", found
+        if found and several is None:
+            several = ("known payer account", found)
+    return several
 
 
-def _named(codes: Iterable[str], code_to_tenant: dict[str, int]) -> set[int]:
+_NOBODY: frozenset[int] = frozenset()
+
+
+def _named(codes: Collection[str], code_to_tenant: dict[str, int]) -> Collection[int]:
     """The tenants whose codes are among ``codes``."""
-    return {code_to_tenant[c] for c in codes if c in code_to_tenant}
+    # Most often one of the codes names a tenant (the others are words such as "LOYER"): found
+    # without building a set, which costs more than the look-ups.
+    named: Collection[int] = _NOBODY
+    for code in codes:
+        if code in code_to_tenant:
+            if named:  # a second one: rare
+                return {code_to_tenant[c] for c in codes if c in code_to_tenant}
+            named = (code_to_tenant[code],)
+    return named
 
 
 def _decide(
@@ -383,51 +469,57 @@ def _decide(
     iban_tenants: dict[str, set[int]],
     bulk_payers: _BulkPayers,
 ) -> Decision:
-    returned = is_return(entry)
-    if entry.direction == "debit" and not returned:
-        return Decision(entry, Action.IGNORE, rule="a debit that is not a returned payment")
-    decision = Decision(
-        entry, Action.CONFIRM, method=payment_method(entry), iban_fingerprint=clue.iban_fingerprint
-    )
+    # The usual outcomes build their decision whole: setting fields one by one costs more.
+    returned = entry.direction == "debit"
+    if returned and not is_return(entry):
+        return Decision(entry, _IGNORE, "a debit that is not a returned payment")
+    fingerprint = clue.iban_fingerprint
     if not returned:
         # Markers in the text count only when the file names no payer.
         texts = () if entry.payer_name else clue.texts
-        bulk = bulk_payers.kind(entry.payer_name, texts, clue.iban_fingerprint)
+        bulk = bulk_payers.kind(entry.payer_name, texts, fingerprint)
         if bulk is not None:
-            decision.action = Action.QUEUE
-            decision.queue_kind = matching.UnmatchedKind.BULK
-            decision.bulk_payer = bulk
-            decision.rule = f"a bulk payer ({bulk.value.upper()}) pays many tenants in one credit"
-            decision.method = ledger.PaymentMethod.CAF
-            return decision
-
-    ambiguous: tuple[str, set[int]] | None = None  # the first rule that points to several tenants
-    for rule, found in _candidates(clue, code_to_tenant, mandate_to_tenant, iban_tenants):
-        if len(found) == 1:
-            decision.tenant_id = next(iter(found))
-            decision.rule = rule
-            decision.action = Action.REVERSE if returned else Action.CONFIRM
-            return decision
-        if len(found) > 1 and ambiguous is None:
-            ambiguous = (rule, found)
-
-    decision.action = Action.QUEUE
-    decision.queue_kind = (
-        matching.UnmatchedKind.REVERSAL if returned else matching.UnmatchedKind.CREDIT
+            return Decision(
+                entry,
+                _QUEUE,
+                f"a bulk payer ({bulk.value.upper()}) pays many tenants in one credit",
+                method=ledger.PaymentMethod.CAF,
+                queue_kind=_BULK_ITEM,
+                bulk_payer=bulk,
+                iban_fingerprint=fingerprint,
+            )
+    method = payment_method(entry)
+    first = _first_rule(clue, code_to_tenant, mandate_to_tenant, iban_tenants)
+    if first is not None and len(first[1]) == 1:
+        rule, (tenant_id,) = first
+        return Decision(
+            entry,
+            _REVERSE if returned else _CONFIRM,
+            rule,
+            tenant_id,
+            method=method,
+            iban_fingerprint=fingerprint,
+        )
+    queued = Decision(
+        entry,
+        _QUEUE,
+        method=method,
+        queue_kind=_REVERSAL_ITEM if returned else _CREDIT_ITEM,
+        iban_fingerprint=fingerprint,
     )
-    if ambiguous:
-        rule, found = ambiguous
-        decision.rule = f"the {rule} points to {len(found)} tenants"
-        decision.suggestions = [
+    if first is not None:  # the first rule that points to several tenants
+        rule, found = first
+        queued.rule = f"the {rule} points to {len(found)} tenants"
+        queued.suggestions = [
             Suggestion(t, 0.0, (f"{rule} points to this tenant",)) for t in sorted(found)
         ]
     elif clue.given_code:
-        decision.rule = f"no tenant has the code {clue.given_code!r}"
+        queued.rule = f"no tenant has the code {clue.given_code!r}"
     elif returned:
-        decision.rule = "a returned payment whose tenant no reference names"
+        queued.rule = "a returned payment whose tenant no reference names"
     else:
-        decision.rule = "no reference names a tenant"
-    return decision
+        queued.rule = "no reference names a tenant"
+    return queued
 
 
 async def _attach_leases(decisions: list[Decision], tenants: _Tenants) -> None:
@@ -441,24 +533,21 @@ async def _attach_leases(decisions: list[Decision], tenants: _Tenants) -> None:
     if unknown:
         await tenants.read('t."id"', sorted(unknown))
     codes = {tenant_id: code for code, tenant_id in tenants.by_code.items()}
+    leases = tenants.leases
     for decision in wanted:
         tenant_id = decision.tenant_id or 0
         decision.tenant_code = codes.get(tenant_id)
-        lease = tenants.leases.get(tenant_id)
-        if lease is None:
+        lease_id = leases.get(tenant_id)
+        if lease_id is None:
             decision.suggestions = [
                 Suggestion(tenant_id, 0.0, (f"{decision.rule}, but it has no lease",))
             ]
-            decision.queue_kind = (
-                matching.UnmatchedKind.REVERSAL
-                if decision.action == Action.REVERSE
-                else matching.UnmatchedKind.CREDIT
-            )
-            decision.action = Action.QUEUE
+            decision.queue_kind = _REVERSAL_ITEM if decision.action is _REVERSE else _CREDIT_ITEM
+            decision.action = _QUEUE
             decision.rule = f"tenant {decision.tenant_code} has no lease"
             decision.tenant_id = None
         else:
-            decision.lease_id = lease.id
+            decision.lease_id = lease_id
 
 
 async def _attach_declared(decisions: list[Decision], declaring: set[int]) -> None:
@@ -468,7 +557,7 @@ async def _attach_declared(decisions: list[Decision], declaring: set[int]) -> No
     declared payment (amounts are positive), and not reading their payments spares reading most
     of the ledger.
     """
-    wanted = [d for d in decisions if d.lease_id in declaring and d.action == Action.CONFIRM]
+    wanted = [d for d in decisions if d.action is _CONFIRM and d.lease_id in declaring]
     lease_ids = sorted({d.lease_id for d in wanted if d.lease_id is not None})
     if not lease_ids:
         return
@@ -491,13 +580,11 @@ async def _attach_declared(decisions: list[Decision], declaring: set[int]) -> No
 
 async def _attach_originals(decisions: list[Decision]) -> None:
     """The payment each return reverses: by end-to-end id, else the tenant's latest of that amount."""
-    wanted = [d for d in decisions if d.action == Action.REVERSE]
+    wanted = [d for d in decisions if d.action is _REVERSE]
     queued_returns = [
         d
         for d in decisions
-        if d.action == Action.QUEUE
-        and d.queue_kind == matching.UnmatchedKind.REVERSAL
-        and d.entry.end_to_end_id
+        if d.queue_kind is _REVERSAL_ITEM and d.action is _QUEUE and d.entry.end_to_end_id
     ]
     if not wanted and not queued_returns:
         return
@@ -689,8 +776,15 @@ def _score(
     amount, amount_reasons = (
         amount_score(entry.amount_cents, share_cents) if share_cents is not None else (0.0, [])
     )
-    total = NAME_WEIGHT * name_score + AMOUNT_WEIGHT * amount + DATE_WEIGHT * when[0]
-    return round(total, 2), (*name_reasons, *amount_reasons, *when[1])
+    return _total(name_score, amount, when[0]), (*name_reasons, *amount_reasons, *when[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def _total(name: float, amount: float, when: float) -> float:
+    """The weighted score, to two places. Remembered: rounding to places costs more than the rest
+    of scoring a candidate, for each of a queued entry's dozens, and the three scores take few
+    values."""
+    return round(NAME_WEIGHT * name + AMOUNT_WEIGHT * amount + DATE_WEIGHT * when, 2)
 
 
 async def _suggest(queued: list[Decision]) -> None:
@@ -701,20 +795,23 @@ async def _suggest(queued: list[Decision]) -> None:
             payer_of[decision.entry.payer_name] = set(payer_words(decision.entry.payer_name))
     wanted_words = set().union(*payer_of.values()) if payer_of else set()
     hits: dict[int, set[str]] = defaultdict(set)
+    # The other way round too: each payer name's candidates are then found from its own words,
+    # not by going through every tenant that shares a word with any payer name of the chunk.
+    tenants_with: dict[str, list[int]] = defaultdict(list)
     if wanted_words:
         for tenant_id, word in await _select_in(
             'SELECT "tenant_id", "word" FROM "tenant_name_word"', '"word"', sorted(wanted_words)
         ):
             hits[tenant_id].add(word)
+            tenants_with[word].append(tenant_id)
     candidate_ids: set[int] = set()
     ranked_for: dict[str | None, list[int]] = {}
     for decision in queued:
         name = decision.entry.payer_name
         if name not in ranked_for:
             words = payer_of[name]
-            ranked_for[name] = sorted(
-                (t for t, w in hits.items() if w & words), key=lambda t: (-len(hits[t] & words), t)
-            )[:50]
+            sharing = {t for word in words for t in tenants_with.get(word, ())}
+            ranked_for[name] = sorted(sharing, key=lambda t: (-len(hits[t] & words), t))[:50]
             candidate_ids.update(ranked_for[name])
         candidate_ids.update(s.tenant_id for s in decision.suggestions if s.tenant_id)
     if not candidate_ids:

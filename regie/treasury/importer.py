@@ -60,29 +60,21 @@ def message_key(header: FileHeader) -> str:
 
 def estimate_records(data: bytes, format: str) -> int:
     """Roughly how many records a file holds, for a progress bar (cheap: counts markers)."""
-    return _FileFacts.of(data).estimated_records(format)
+    return _Markers.of(data).estimated_records(format)
 
 
 @dataclass(frozen=True)
-class _FileFacts:
-    """What an import needs to know of a file's bytes besides its records: its digest (what
-    makes two files the same) and the markers that tell roughly how many records it holds."""
+class _Markers:
+    """What tells roughly how many records a file holds, whatever its format turns out to be."""
 
-    sha256: str
     size: int
     transactions: int  # camt <TxDtls>
     entries: int  # camt <Ntry>
     lines: int
 
     @classmethod
-    def of(cls, data: bytes) -> _FileFacts:
-        return cls(
-            hashlib.sha256(data).hexdigest(),
-            len(data),
-            data.count(b"<TxDtls>"),
-            data.count(b"<Ntry>"),
-            data.count(b"\n"),
-        )
+    def of(cls, data: bytes) -> _Markers:
+        return cls(len(data), data.count(b"<TxDtls>"), data.count(b"<Ntry>"), data.count(b"\n"))
 
     def estimated_records(self, format: str) -> int:
         if format.startswith("camt"):
@@ -90,6 +82,19 @@ class _FileFacts:
         if format == "cfonb120":
             return max(1, self.size // 121 // 3)
         return self.lines
+
+
+@dataclass(frozen=True)
+class _FileFacts:
+    """What an import needs to know of a file's bytes besides its records: its digest (what
+    makes two files the same) and its markers."""
+
+    sha256: str
+    markers: _Markers
+
+    @classmethod
+    def of(cls, data: bytes) -> _FileFacts:
+        return cls(hashlib.sha256(data).hexdigest(), _Markers.of(data))
 
 
 async def import_file(
@@ -167,7 +172,7 @@ async def _apply(
     report = await imports.run_import(
         request,
         records,
-        expected_records=facts.estimated_records(header.format),
+        expected_records=facts.markers.estimated_records(header.format),
         progress=progress,
         chunk_size=chunk_size,
         reader=reader,

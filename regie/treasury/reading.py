@@ -176,7 +176,8 @@ class ChildReader:
                 await checker.close()  # its work is done
         except BaseException:
             await checker.close()
-            await reader.close()
+            if reader is not checker:
+                await reader.close()
             raise
         return header, reader
 

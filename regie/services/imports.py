@@ -337,6 +337,11 @@ async def _run_import(
     position = 0
     bulk_payers = await matcher.registered_bulk_payers()
     audited: set[str] = set()
+    # Only on a connection of its own: there, SQLite tells whether anybody else wrote.
+    on_own_sqlite = (
+        database.on_own_connection() and bulk.dialect(connections.get("default")) == "sqlite"
+    )
+    snapshot_cache = _SnapshotCache() if on_own_sqlite else None
     if database.on_own_connection():
         sizer = _ChunkSizer(
             chunk_size, OWN_CONNECTION_TRANSACTION_SECONDS, OWN_CONNECTION_CHUNK_LIMITS
@@ -396,7 +401,9 @@ async def _run_import(
                         chunk = await _plan(records[done : done + size], bulk_payers)
                     done += len(chunk)
                     # Its rows are built before the previous chunk's write ends, not after.
-                    prepared = _Chunk(batch.id, chunk, request.channel, request.source)
+                    prepared = _Chunk(
+                        batch.id, chunk, request.channel, request.source, snapshot_cache
+                    )
                     await writes.start(
                         _apply_chunk(batch.id, owner, prepared, bulk_payers, planned_ahead=ahead),
                         functools.partial(
@@ -747,11 +754,13 @@ class _Chunk:
         planned: Sequence[_Planned],
         channel: imports.ImportChannel,
         source: str,
+        snapshot_cache: _SnapshotCache | None = None,
     ) -> None:
         self.batch_id = batch_id
         self.planned = planned
         self.channel = channel
         self.source = source
+        self.snapshot_cache = snapshot_cache
         counts = self.counts = Counts(read=len(planned))
         rejected: list[RejectedEntry] = []
         decisions: list[matcher.Decision] = []
@@ -770,8 +779,9 @@ class _Chunk:
         counts.rejected = len(rejected)
         self.now = now = now_utc()
         self.rows = _Rows(
-            connections.get("default"), batch_id, decisions, keys, channel, source, now
-        )
+            connections.get("default"), batch_id, decisions, keys, channel, source, now,
+            snapshot_cache,
+        )  # fmt: skip
         self.rejected_rows = [(batch_id, r.position[:120], r.reason[:500]) for r in rejected]
         counts.new = len(decisions)
         counts.credit_cents = sum(
@@ -784,30 +794,43 @@ class _Chunk:
     async def planned_again(self, bulk_payers: Sequence[payers.KnownBulkPayer]) -> _Chunk:
         """The same records matched again from what is committed now."""
         planned = await _plan([item.record for item in self.planned], bulk_payers)
-        return _Chunk(self.batch_id, planned, self.channel, self.source)
+        return _Chunk(self.batch_id, planned, self.channel, self.source, self.snapshot_cache)
 
 
 async def _try_chunk(owner: str, chunk: _Chunk, planned_ahead: bool) -> _Applied:
-    batch_id, counts, rows, now = chunk.batch_id, chunk.counts, chunk.rows, chunk.now
     started = time.perf_counter()
-    async with in_transaction("default") as connection:
-        # The batch's counters first: a write as the first statement makes an SQLite transaction
-        # take the write lock as it begins, so a commit by another connection (another process,
-        # or this one's background writer) cannot make what it reads stale (SQLITE_BUSY_SNAPSHOT).
-        if await _add_counts(connection, batch_id, owner, counts, now) != 1:
-            raise LostOwnership()
-        written = await _write(connection, rows, now, planned_ahead)
-        change = Counts(
-            matched=written.matched - counts.matched,
-            unmatched=written.unmatched - counts.unmatched,
-            ignored=written.ignored - counts.ignored,
-        )
-        if change != Counts():  # rare: another writer rejected or confirmed a payment first
-            await _add_counts(connection, batch_id, owner, change, now)
-        await bulk.insert_many(
-            connection, imports.RejectedLine, REJECTED_COLUMNS, chunk.rejected_rows
-        )
+    cache = chunk.rows.snapshot_cache
+    try:
+        async with in_transaction("default") as connection:
+            written = await _write_in_transaction(connection, owner, chunk, planned_ahead)
+    except BaseException:
+        if cache is not None:
+            cache.rolled_back()
+        raise
+    if cache is not None:
+        cache.committed()
     return _Applied(written.tenant_codes, written.matched, time.perf_counter() - started)
+
+
+async def _write_in_transaction(
+    connection: Any, owner: str, chunk: _Chunk, planned_ahead: bool
+) -> _Written:
+    batch_id, counts, rows, now = chunk.batch_id, chunk.counts, chunk.rows, chunk.now
+    # The batch's counters first: a write as the first statement makes an SQLite transaction
+    # take the write lock as it begins, so a commit by another connection (another process,
+    # or this one's background writer) cannot make what it reads stale (SQLITE_BUSY_SNAPSHOT).
+    if await _add_counts(connection, batch_id, owner, counts, now) != 1:
+        raise LostOwnership()
+    written = await _write(connection, rows, now, planned_ahead)
+    change = Counts(
+        matched=written.matched - counts.matched,
+        unmatched=written.unmatched - counts.unmatched,
+        ignored=written.ignored - counts.ignored,
+    )
+    if change != Counts():  # rare: another writer rejected or confirmed a payment first
+        await _add_counts(connection, batch_id, owner, change, now)
+    await bulk.insert_many(connection, imports.RejectedLine, REJECTED_COLUMNS, chunk.rejected_rows)
+    return written
 
 
 _COUNTERS = (
@@ -878,8 +901,10 @@ class _Rows:
         channel: imports.ImportChannel,
         source: str,
         now: datetime,
+        snapshot_cache: _SnapshotCache | None = None,
     ) -> None:
         self.connection = connection
+        self.snapshot_cache = snapshot_cache
         self.batch_id = batch_id
         self.decisions = decisions
         self.keys = keys
@@ -1130,7 +1155,8 @@ async def _write_rows(connection: Any, rows: _Rows, now: datetime) -> set[int]:
         return set(rows.reversed_leases)
     sql, params = snapshots.query(connection, lease_ids)
     found = await bulk.fetch(connection, sql, params)
-    await snapshots.update.execute(connection, snapshots.rows(found, rows, new_ids))
+    values, _ = snapshots.rows(found, rows, new_ids)
+    await snapshots.update.execute(connection, values)
     return snapshots.not_found(found, rows)
 
 
@@ -1144,12 +1170,21 @@ def _write_rows_sqlite(rows: _Rows, now: datetime, database: sqlite3.Connection)
     rows.confirmations.run_sqlite(database, rows.confirmation_values)
     snapshots = _Snapshots(rows.connection, now)
     lease_ids = rows.confirm_leases()
-    if not lease_ids:
-        return set(rows.reversed_leases)
-    sql, params = snapshots.query(rows.connection, lease_ids)
-    found = database.execute(sql, params).fetchall()
-    snapshots.update.run_sqlite(database, snapshots.rows(found, rows, new_ids))
-    return snapshots.not_found(found, rows)
+    cache = rows.snapshot_cache
+    if cache is not None:
+        found = cache.read(database, rows.connection, lease_ids)
+    elif lease_ids:
+        sql, params = snapshots.query(rows.connection, lease_ids)
+        found = database.execute(sql, params).fetchall()
+    else:
+        found = []
+    values, after = snapshots.rows(found, rows, new_ids)
+    if values:
+        snapshots.update.run_sqlite(database, values)
+    full = snapshots.not_found(found, rows)
+    if cache is not None:
+        cache.wrote(after, full)
+    return full
 
 
 async def _reject_reversed(decisions: list[matcher.Decision], now: datetime) -> bool:
@@ -1272,9 +1307,21 @@ class _Snapshots:
 
     def rows(
         self, found: Sequence[Sequence[Any]], rows: _Rows, new_ids: Sequence[int]
-    ) -> list[Any]:
-        """The update's values for the snapshots ``found`` by :meth:`query`."""
-        return [self.row(row, rows.by_lease[row[1]], new_ids) for row in found]
+    ) -> tuple[list[list[Any]], dict[int, tuple[Any, ...]]]:
+        """The update's values for the snapshots ``found`` by :meth:`query`, and each one's new
+        state as :meth:`query` would read it after the update, by lease."""
+        values: list[list[Any]] = []
+        after: dict[int, tuple[Any, ...]] = {}
+        for row in found:
+            lease_id = row[1]
+            update, paid_on = self.row(row, rows.by_lease[lease_id], new_ids)
+            values.append(update)
+            snapshot_id, confirmed, declared, charges, last, as_of = (
+                update[6], update[0], update[1], update[2], update[3], update[4]
+            )  # fmt: skip
+            after[lease_id] = (snapshot_id, lease_id, confirmed, declared, charges, last, as_of,
+                               paid_on)  # fmt: skip
+        return values, after
 
     @staticmethod
     def not_found(found: Sequence[Sequence[Any]], rows: _Rows) -> set[int]:
@@ -1283,11 +1330,14 @@ class _Snapshots:
         missing = {lease_id for lease_id in rows.confirm_leases() if lease_id not in seen}
         return missing | rows.reversed_leases
 
-    def row(self, row: Sequence[Any], confirmed: list[Any], new_ids: Sequence[int]) -> list[Any]:
+    def row(
+        self, row: Sequence[Any], confirmed: list[Any], new_ids: Sequence[int]
+    ) -> tuple[list[Any], date | None]:
         """The values of COLUMNS (then the id) of snapshot ``row`` after the confirmations
-        ``confirmed`` (declared amount, new amount, new payments as (paid on, rank)). Settling at
-        once what several payments settle in turn leaves the same charges open: each payment
-        continues where the previous one stopped (accounts.settle_oldest_first)."""
+        ``confirmed`` (declared amount, new amount, new payments as (paid on, rank)), and the day
+        of its last payment then. Settling at once what several payments settle in turn leaves
+        the same charges open: each payment continues where the previous one stopped
+        (accounts.settle_oldest_first)."""
         snapshot_id, _, confirmed_cents, declared, charges, last, as_of, paid_on = row
         declared_amount, new_amount, new_payments = confirmed
         # The latest payment by (paid on, id), the new ones included.
@@ -1306,7 +1356,75 @@ class _Snapshots:
             self._now_bound if moment is None or moment <= self.now else self._as_bound(moment),
             self._now_bound,
             snapshot_id,
-        ]
+        ], last_key[0] if last_key else None
+
+
+class _SnapshotCache:
+    """The account snapshots a file's import last wrote, so that its next chunk need not read
+    them again (SQLite, on the import's own connection only).
+
+    A chunk touches most of the office's snapshots, and reading them back cost each transaction
+    as much as a table of its inserts. SQLite tells a connection whether any other connection
+    committed since it last asked (``PRAGMA data_version``; its own commits do not count). Asked
+    inside the chunk's transaction, which already holds the write lock, the same number as last
+    time means the database holds what the import's own commits left: the snapshots as it
+    wrote them. Any other number (a push, a payment typed at the office, another import, in any
+    table) and everything is read again. A chunk's snapshots are remembered once its
+    transaction has committed; a rollback forgets everything. Leases summed up again from their
+    ledger (a reversal, a missing snapshot) are read again next time.
+
+    On a connection shared with requests their commits would not show: there is no cache there.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[
+            int, Sequence[Any]
+        ] = {}  # lease id → its row, as _Snapshots.query reads it
+        self._version: int | None = None
+        self._seen: int | None = None  # the data version the transaction under way read
+        self._written: dict[int, tuple[Any, ...]] = {}
+        self._dropped: set[int] = set()
+
+    def read(
+        self, database: sqlite3.Connection, connection: Any, lease_ids: Sequence[int]
+    ) -> list[Sequence[Any]]:
+        """The snapshots of ``lease_ids`` as :meth:`_Snapshots.query` reads them, in the same
+        order; in the transaction that updates them (bulk.in_sqlite_thread)."""
+        (version,) = database.execute("PRAGMA data_version").fetchone()
+        if version != self._version:
+            self._rows.clear()  # somebody else wrote: nothing remembered can be trusted
+        self._seen, self._written, self._dropped = version, {}, set()
+        known = self._rows
+        missing = [lease_id for lease_id in lease_ids if lease_id not in known]
+        if not missing:
+            return [known[lease_id] for lease_id in lease_ids]
+        sql, params = _Snapshots.query(connection, missing)
+        fetched = {row[1]: row for row in database.execute(sql, params).fetchall()}
+        found: list[Sequence[Any]] = []
+        for lease_id in lease_ids:
+            row = known.get(lease_id) or fetched.get(lease_id)
+            if row is not None:
+                found.append(row)
+        return found
+
+    def wrote(self, after: dict[int, tuple[Any, ...]], dropped: set[int]) -> None:
+        """What the transaction under way wrote: snapshots ``after``, and ``dropped`` ones it
+        sums up again from their ledger."""
+        self._written, self._dropped = after, dropped
+
+    def committed(self) -> None:
+        if self._seen is None:  # nothing read in that transaction: nothing to vouch for
+            self.rolled_back()
+            return
+        self._rows.update(self._written)
+        for lease_id in self._dropped:
+            self._rows.pop(lease_id, None)
+        self._version, self._seen, self._written, self._dropped = self._seen, None, {}, set()
+
+    def rolled_back(self) -> None:
+        self._rows.clear()
+        self._version = self._seen = None
+        self._written, self._dropped = {}, set()
 
 
 __all__ = [

@@ -12,6 +12,7 @@ and is reported as refused with the reader's reason.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -87,14 +88,20 @@ class _Markers:
 @dataclass(frozen=True)
 class _FileFacts:
     """What an import needs to know of a file's bytes besides its records: its digest (what
-    makes two files the same) and its markers."""
+    makes two files the same) and, for a progress display, its markers."""
 
     sha256: str
-    markers: _Markers
+    markers: _Markers | None
 
     @classmethod
-    def of(cls, data: bytes) -> _FileFacts:
-        return cls(hashlib.sha256(data).hexdigest(), _Markers.of(data))
+    def of(cls, data: bytes, *, progress: bool) -> _FileFacts:
+        # Counting the markers scans the whole file three times (a tenth of a second of CPU on
+        # a large one, while the interpreter lock is held): only a progress display needs them.
+        markers = _Markers.of(data) if progress else None
+        return cls(hashlib.sha256(data).hexdigest(), markers)
+
+    def estimated_records(self, format: str) -> int:
+        return 0 if self.markers is None else self.markers.estimated_records(format)
 
 
 async def import_file(
@@ -118,7 +125,9 @@ async def import_file(
     if len(data) >= child_reader_from_bytes:
         # Worked out in a thread while the children start and check the file (a tenth of a
         # second on a large file, which the import would otherwise wait for once it is checked).
-        facts = loop.run_in_executor(None, _FileFacts.of, data)
+        facts = loop.run_in_executor(
+            None, functools.partial(_FileFacts.of, data, progress=progress is not None)
+        )
         try:
             header, child = await ChildReader.start(data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
@@ -138,7 +147,8 @@ async def import_file(
             return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
         try:
             return await _apply(
-                result.header, result.entries, reader, _FileFacts.of(data), source, name, user_id,
+                result.header, result.entries, reader,
+                _FileFacts.of(data, progress=progress is not None), source, name, user_id,
                 progress, chunk_size,
             )  # fmt: skip
         finally:
@@ -172,7 +182,7 @@ async def _apply(
     report = await imports.run_import(
         request,
         records,
-        expected_records=facts.markers.estimated_records(header.format),
+        expected_records=facts.estimated_records(header.format),
         progress=progress,
         chunk_size=chunk_size,
         reader=reader,

@@ -231,3 +231,93 @@ async def test_a_push_waiting_for_an_import_transaction_does_not_hold_up_lookups
     assert (file_report.counts.matched, push_report.counts.matched) == (10, 1)
     assert await ledger.Payment.filter(lease_id=lease.id).count() == 11
     assert await accounts.stale_snapshots() == []
+
+
+def _snapshot_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many snapshots each read of them inside an import's transaction asked for."""
+    reads: list[int] = []
+    query = import_service._Snapshots.query
+
+    def counted(connection: Any, lease_ids: Any) -> Any:
+        reads.append(len(lease_ids))
+        return query(connection, lease_ids)
+
+    monkeypatch.setattr(import_service._Snapshots, "query", staticmethod(counted))
+    return reads
+
+
+def _paused_after_first_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The import stops once its first chunk has committed (``paused``) until ``go_on`` is set."""
+    paused, go_on = asyncio.Event(), asyncio.Event()
+    try_chunk = import_service._try_chunk
+
+    async def pausing(*args: Any) -> Any:
+        applied = await try_chunk(*args)
+        if not paused.is_set():
+            paused.set()
+            await go_on.wait()
+        return applied
+
+    monkeypatch.setattr(import_service, "_try_chunk", pausing)
+    return paused, go_on
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_an_import_reads_its_snapshots_once_when_nobody_else_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    reads = _snapshot_reads(monkeypatch)
+    report = await import_file(_file(10, "ALONE"), source="t", chunk_size=2)
+    assert (report.outcome, report.counts.matched) == (Outcome.IMPORTED, 10)
+    assert reads == [1]  # the first chunk read it; the four others wrote what they remembered
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 10
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_charge_billed_at_the_office_between_two_chunks_stays_in_the_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    reads = _snapshot_reads(monkeypatch)
+    paused, go_on = _paused_after_first_chunk(monkeypatch)
+    importing = asyncio.create_task(import_file(_file(6, "BILLED"), source="t", chunk_size=2))
+    await asyncio.wait_for(paused.wait(), 5)
+    # Another connection (this task's: the requests') bills a month and rewrites the snapshot.
+    await factories.bill(lease, date(2026, 4, 1))
+    go_on.set()
+    report = await asyncio.wait_for(importing, 10)
+    assert (report.outcome, report.counts.matched) == (Outcome.IMPORTED, 6)
+    assert reads == [1, 1]  # read again after somebody else wrote
+    snapshot = await ledger.AccountSnapshot.get(lease_id=lease.id)
+    assert [due[:7] for due, _ in snapshot.open_charges] == ["2026-03", "2026-04"]
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_chunk_rolled_back_and_written_again_leaves_no_remembered_snapshot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tortoise.exceptions import IntegrityError
+
+    lease = await _lease()
+    reads = _snapshot_reads(monkeypatch)
+    in_transaction = import_service._write_in_transaction
+    attempts: list[int] = []
+
+    async def second_chunk_fails_once(*args: Any) -> Any:
+        written = await in_transaction(*args)  # its snapshot is updated, not yet committed
+        attempts.append(1)
+        if len(attempts) == 2:
+            raise IntegrityError("another importer got there first")
+        return written
+
+    monkeypatch.setattr(import_service, "_write_in_transaction", second_chunk_fails_once)
+    report = await import_file(_file(6, "RETRIED"), source="t", chunk_size=2)
+    assert (report.outcome, report.counts.matched) == (Outcome.IMPORTED, 6)
+    assert len(attempts) == 4 and reads == [1, 1]  # read again after the rollback
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
+    assert await accounts.stale_snapshots() == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Collection, Sequence
 from datetime import date, datetime
+from itertools import chain
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
@@ -203,7 +204,9 @@ class _Statement:
         step = SQLITE_ROWS_PER_STATEMENT
         for start in range(0, len(values), step):
             rows = values[start : start + step]
-            database.execute(self._sqlite_text(len(rows)), [value for row in rows for value in row])
+            # chain: the rows' values in one list without a Python step per value (2.6 million
+            # values for a 100,000-entry file).
+            database.execute(self._sqlite_text(len(rows)), list(chain.from_iterable(rows)))
 
 
 class Insert(_Statement):

@@ -1038,7 +1038,9 @@ class _Rows:
         (lease, paid on): both the table and that index then take them in order, not here and
         there (a third of an import's inserting time).
         """
-        order = sorted(range(len(self.payment_values)), key=self._index_key)
+        # (lease, paid on) of each new payment (all dates, or all their texts)
+        keys = [(row[1] or 0, row[6]) for row in self.payment_values]
+        order = sorted(range(len(keys)), key=keys.__getitem__)
         ids = [0] * len(order)
         for new_id, rank in zip(new_ids, order, strict=True):
             ids[rank] = self.payment_values[rank][0] = new_id
@@ -1046,10 +1048,6 @@ class _Rows:
         for row, column, rank in self.pending:
             row[column] = ids[rank]
         return ids
-
-    def _index_key(self, rank: int) -> tuple[int, Any]:
-        row = self.payment_values[rank]
-        return row[1] or 0, row[6]  # lease, paid on (all dates, or all their texts)
 
 
 def _as_is(value: Any) -> Any:
@@ -1262,17 +1260,19 @@ class _Snapshots:
         self._as_bound = _SqliteText() if bulk.dialect(connection) == "sqlite" else _as_is
         self._now_bound = self._as_bound(now)
 
-    def _open_charges_after(self, raw: Any, amount_cents: int) -> str:
-        """The stored open charges ``raw`` once ``amount_cents`` more is confirmed, as stored."""
-        if not isinstance(raw, str):  # already decoded by the driver
-            raw = self._encode_charges(raw)
+    def _open_charges_after(self, stored: Any, amount_cents: int) -> str:
+        """The stored open charges once ``amount_cents`` more is confirmed, as stored."""
+        # Already decoded by the driver (PostgreSQL), or the text SQLite keeps.
+        raw: str = stored if isinstance(stored, str) else self._encode_charges(stored)
+        unpaid = self._unpaid.get(raw)
+        if unpaid is None:
+            unpaid = self._unpaid[raw] = tuple(
+                (due, int(cents)) for due, cents in self._decode_charges(raw)
+            )
+        if not unpaid:
+            return raw  # nothing open (most accounts, after a file's first chunks): as stored
         text = self._settled.get((raw, amount_cents))
         if text is None:
-            unpaid = self._unpaid.get(raw)
-            if unpaid is None:
-                unpaid = self._unpaid[raw] = tuple(
-                    (due, int(cents)) for due, cents in self._decode_charges(raw)
-                )
             left = accounts.settle_oldest_first(unpaid, amount_cents)
             text = self._settled[raw, amount_cents] = self._encode_charges([list(c) for c in left])
         return text

@@ -45,7 +45,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, NamedTuple, Protocol, cast, runtime_checkable
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -801,8 +801,12 @@ async def _try_chunk(owner: str, chunk: _Chunk, planned_ahead: bool) -> _Applied
     started = time.perf_counter()
     cache = chunk.rows.snapshot_cache
     try:
-        async with in_transaction("default") as connection:
-            written = await _write_in_transaction(connection, owner, chunk, planned_ahead)
+        written = None
+        if cache is not None:  # the import's own SQLite connection
+            written = await _write_in_one_call(owner, chunk, planned_ahead)
+        if written is None:
+            async with in_transaction("default") as connection:
+                written = await _write_in_transaction(connection, owner, chunk, planned_ahead)
     except BaseException:
         if cache is not None:
             cache.rolled_back()
@@ -833,6 +837,77 @@ async def _write_in_transaction(
     return written
 
 
+async def _write_in_one_call(owner: str, chunk: _Chunk, planned_ahead: bool) -> _Written | None:
+    """:func:`_write_in_transaction` in one call to the SQLite connection's thread, from BEGIN to
+    COMMIT; None, with nothing written, for a chunk that needs more than SQL (a reversal, a
+    lease without a snapshot yet), which goes the way of every database.
+
+    The transaction's statements used to go to that thread one at a time, each then waiting for
+    the event loop to send the next, while the loop was busy matching the next chunk: the
+    connection stood idle for a third of each transaction. (It holds the connection's lock, as a
+    transaction does: nothing else of this connection runs in between.)
+    """
+    rows = chunk.rows
+    if any(decision.action is matcher.Action.REVERSE for decision in rows.decisions):
+        return None
+    client = connections.get("default")
+    rejected_values = _statements("sqlite").rejected_lines.convert(chunk.rejected_rows)
+    async with client.acquire_connection():
+        written = await bulk.in_sqlite_thread(
+            client,
+            functools.partial(
+                _chunk_in_sqlite_thread, owner, chunk, planned_ahead, rejected_values
+            ),
+        )
+    if written is None:
+        # Rolled back: its rows start again from the chunk's decisions (ids were given to them).
+        rows.build({i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None})
+    return written
+
+
+def _chunk_in_sqlite_thread(
+    owner: str,
+    chunk: _Chunk,
+    planned_ahead: bool,
+    rejected_values: list[list[Any]],
+    database: sqlite3.Connection,
+) -> _Written | None:
+    batch_id, counts, rows, now = chunk.batch_id, chunk.counts, chunk.rows, chunk.now
+    database.execute("BEGIN")
+    try:
+        # The batch's counters first, as in _write_in_transaction.
+        sql, params = _counts_update(rows.connection, batch_id, owner, counts, now)
+        if database.execute(sql, params).rowcount != 1:
+            raise LostOwnership()
+        declared = {i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None}
+        confirmed = declared
+        if declared:
+            sql, params, ids = _declared_update(rows.connection, rows.decisions, declared)
+            confirmed = {ids[row[0]] for row in database.execute(sql, params).fetchall()}
+        if confirmed != declared:
+            if planned_ahead:
+                raise _StalePlan()
+            rows.build(confirmed)
+        if _write_rows_sqlite(rows, now, database):
+            database.execute("ROLLBACK")  # a lease to sum up from its ledger: the ORM's way
+            return None
+        written = rows.written
+        change = Counts(
+            matched=written.matched - counts.matched,
+            unmatched=written.unmatched - counts.unmatched,
+            ignored=written.ignored - counts.ignored,
+        )
+        if change != Counts():
+            database.execute(*_counts_update(rows.connection, batch_id, owner, change, now))
+        _statements("sqlite").rejected_lines.run_sqlite(database, rejected_values)
+        database.execute("COMMIT")
+    except BaseException:
+        if database.in_transaction:
+            database.execute("ROLLBACK")
+        raise
+    return written
+
+
 _COUNTERS = (
     ("records_done", "read"), ("read_count", "read"), ("new_count", "new"),
     ("duplicate_count", "duplicates"), ("matched_count", "matched"),
@@ -846,6 +921,15 @@ async def _add_counts(
 ) -> int:
     """Add a chunk's counts to its batch's, if this importer still owns it; returns the rows
     changed (0: the batch was taken over). Plain SQL: the queryset cost more than the update."""
+    sql, params = _counts_update(connection, batch_id, owner, counts, now)
+    updated, _ = await connection.execute_query(sql, params)
+    return int(updated)
+
+
+def _counts_update(
+    connection: Any, batch_id: int, owner: str, counts: Counts, now: datetime
+) -> tuple[str, list[Any]]:
+    """The statement of :func:`_add_counts`, and its parameters."""
     mark = functools.partial(bulk.placeholder, connection)
     assignments = [
         f'"{column}" = "{column}" + {mark(i)}' for i, (column, _) in enumerate(_COUNTERS, 1)
@@ -856,8 +940,7 @@ async def _add_counts(
         f'WHERE "id" = {mark(n + 2)} AND "owner" = {mark(n + 3)}'
     )
     params = [getattr(counts, name) for _, name in _COUNTERS] + [now, batch_id, owner]
-    updated, _ = await connection.execute_query(sql, params)
-    return int(updated)
+    return sql, params
 
 
 async def _existing_keys(keys: Sequence[str]) -> set[str]:
@@ -932,7 +1015,11 @@ class _Rows:
         today = self.now.date()
         # On SQLite, Tortoise's adapters turn each date and time into its ISO text as the database
         # thread binds it; a chunk has a few distinct ones, turned into the same text once here.
-        as_bound = _SqliteText() if bulk.dialect(self.connection) == "sqlite" else _as_is
+        on_sqlite = bulk.dialect(self.connection) == "sqlite"
+        as_bound = _SqliteText() if on_sqlite else _as_is
+        # SQLite stores a boolean as 1 or 0, and binds a bool through its adapter look-up (see
+        # bulk._null); PostgreSQL's boolean column takes a bool only.
+        credit, debit = (1, 0) if on_sqlite else (True, False)
         recorded_at = as_bound(self.now)
         written = _Written()
         payments: list[list[Any]] = []
@@ -1001,7 +1088,8 @@ class _Rows:
             if outcome is matched and decision.tenant_code:
                 tenant_codes.append(decision.tenant_code)
             identity = [
-                key, batch_id, outcome, entry.direction == "credit", entry.amount_cents,
+                key, batch_id, outcome, credit if entry.direction == "credit" else debit,
+                entry.amount_cents,
                 booked_text, (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
                 payment_id,
             ]  # fmt: skip
@@ -1017,7 +1105,8 @@ class _Rows:
         by_lease.pop(0, None)
 
         statements = _statements(bulk.dialect(self.connection))
-        self.payments, self.identities, self.confirmations, self.queue, _ = statements
+        self.payments, self.identities = statements.payments, statements.identities
+        self.confirmations, self.queue = statements.confirmations, statements.queue
         self.payment_values = payments
         self.identity_values = identities
         self.confirmation_values = confirmations
@@ -1072,20 +1161,28 @@ class _SqliteText:
         return text
 
 
+class _ChunkStatements(NamedTuple):
+    payments: bulk.Insert
+    identities: bulk.Insert
+    confirmations: bulk.Insert
+    queue: bulk.Insert
+    snapshots: bulk.Update
+    rejected_lines: bulk.Insert
+
+
 @functools.cache
-def _statements(
-    dialect: str,
-) -> tuple[bulk.Insert, bulk.Insert, bulk.Insert, bulk.Insert, bulk.Update]:
+def _statements(dialect: str) -> _ChunkStatements:
     """The chunk's many-row statements, built once per dialect (the SQL text and converters)."""
     connection = connections.get("default")
     if bulk.dialect(connection) != dialect:  # pragma: no cover - one database per process
         raise RuntimeError(f"statements for {dialect} asked on a {bulk.dialect(connection)} one")
-    return (
+    return _ChunkStatements(
         bulk.Insert(connection, ledger.Payment, PAYMENT_COLUMNS),
         bulk.Insert(connection, imports.ImportedEntry, IDENTITY_COLUMNS),
         bulk.Insert(connection, treasury.Confirmation, CONFIRMATION_COLUMNS),
         bulk.Insert(connection, matching.UnmatchedItem, QUEUE_COLUMNS),
         bulk.Update(connection, ledger.AccountSnapshot, _Snapshots.COLUMNS),
+        bulk.Insert(connection, imports.RejectedLine, REJECTED_COLUMNS),
     )
 
 
@@ -1217,16 +1314,29 @@ async def _confirm_declared(
     else runs (a conditional update); returns the decisions whose payment this one confirmed."""
     if not declared:
         return set()
+    sql, params, ids = _declared_update(connection, decisions, declared)
+    # execute_query_dict: the PostgreSQL client returns no rows from execute_query for an UPDATE.
+    done = await connection.execute_query_dict(sql, params)
+    return {ids[row["id"]] for row in done}
+
+
+def _declared_update(
+    connection: Any, decisions: list[matcher.Decision], declared: set[int]
+) -> tuple[str, list[Any], dict[Any, int]]:
+    """The statement of :func:`_confirm_declared`, its parameters, and the decision index of each
+    payment id it returns."""
     ids = {decisions[i].declared_payment_id: i for i in declared}
     condition, params = bulk.in_list(connection, list(ids), 3)
     marks = bulk.placeholder(connection, 1), bulk.placeholder(connection, 2)
-    # execute_query_dict: the PostgreSQL client returns no rows from execute_query for an UPDATE.
-    done = await connection.execute_query_dict(
+    sql = (
         f'UPDATE "payment" SET "status" = {marks[0]} '  # noqa: S608
-        f'WHERE "status" = {marks[1]} AND "id" {condition} RETURNING "id"',
-        [ledger.PaymentStatus.CONFIRMED.value, ledger.PaymentStatus.DECLARED.value, *params],
+        f'WHERE "status" = {marks[1]} AND "id" {condition} RETURNING "id"'
     )
-    return {ids[row["id"]] for row in done}
+    return (
+        sql,
+        [ledger.PaymentStatus.CONFIRMED.value, ledger.PaymentStatus.DECLARED.value, *params],
+        ids,
+    )
 
 
 # --- account snapshots ---------------------------------------------------------------------------
@@ -1247,7 +1357,7 @@ class _Snapshots:
 
     def __init__(self, connection: Any, now: datetime) -> None:
         self.now = now
-        self.update = _statements(bulk.dialect(connection))[-1]
+        self.update = _statements(bulk.dialect(connection)).snapshots
         fields = ledger.AccountSnapshot._meta.fields_map
         self._decode_charges = fields["open_charges"].to_python_value
         self._encode_charges = cast(Any, fields["open_charges"]).encoder

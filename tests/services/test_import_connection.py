@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
 from datetime import date
 from typing import Any
 
 import pytest
 from tortoise import connections
 
+from regie.db import imports as imports_db
 from regie.db import ledger, tenants
 from regie.db.imports import ImportChannel
 from regie.services import accounts, database
@@ -35,9 +37,21 @@ async def _lease() -> Any:
     return lease
 
 
+def _by_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks written the way of every database (a transaction whose statements go one by one to
+    the connection), not in one call to SQLite's thread: a test can hold that transaction open
+    between two statements. (Reversals take that way on SQLite files too.)"""
+
+    async def general_path(*args: Any) -> None:
+        return None
+
+    monkeypatch.setattr(import_service, "_write_in_one_call", general_path)
+
+
 def _first_write_held_open(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
     """The first chunk written holds its transaction open: ``inside`` is set once its rows are
     written (not committed), and it commits once ``go_on`` is set."""
+    _by_the_general_path(monkeypatch)
     inside, go_on = asyncio.Event(), asyncio.Event()
     write = import_service._write
 
@@ -108,11 +122,12 @@ async def test_an_in_memory_database_has_one_connection_and_postgres_a_pool() ->
 
 
 async def _declared_payments_confirmed_by_consecutive_chunks(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, *, in_one_call: bool = False
 ) -> None:
     """Two entries of one lease, one chunk each, and two declared payments of their amount: the
     second chunk is matched while the first is being written (its transaction is held open until
-    then), so it too picks the payment the first confirms — and must find the other one."""
+    then), so it too picks the payment the first confirms — and must find the other one.
+    ``in_one_call``: the first chunk is written in one call to SQLite's thread, held there."""
     from regie.services import ledger as ledger_service
 
     lease = await _lease()
@@ -144,8 +159,24 @@ async def _declared_payments_confirmed_by_consecutive_chunks(
         await asyncio.wait_for(second_planned.wait(), 5)
         return written
 
+    write_rows, rows_written = import_service._write_rows_sqlite, []
+    loop = asyncio.get_running_loop()
+
+    def thread_held_until_the_next_chunk_is_matched(*args: Any) -> Any:
+        written = write_rows(*args)
+        rows_written.append(1)
+        if len(rows_written) == 1:
+            asyncio.run_coroutine_threadsafe(second_planned.wait(), loop).result(5)
+        return written
+
     monkeypatch.setattr(import_service, "_plan", counted)
-    monkeypatch.setattr(import_service, "_write", held_until_the_next_chunk_is_matched)
+    if in_one_call:
+        monkeypatch.setattr(
+            import_service, "_write_rows_sqlite", thread_held_until_the_next_chunk_is_matched
+        )
+    else:
+        _by_the_general_path(monkeypatch)
+        monkeypatch.setattr(import_service, "_write", held_until_the_next_chunk_is_matched)
     report = await import_file(_file(2, "AHEAD"), source="t", chunk_size=1)
 
     assert (report.outcome, report.counts.matched, report.counts.new) == (Outcome.IMPORTED, 2, 2)
@@ -157,10 +188,11 @@ async def _declared_payments_confirmed_by_consecutive_chunks(
 
 
 @pytest.mark.usefixtures("sqlite_file")
+@pytest.mark.parametrize("in_one_call", [True, False], ids=["in one call", "general path"])
 async def test_a_chunk_matched_while_the_previous_one_is_written_is_matched_again_if_it_went_stale(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, in_one_call: bool
 ) -> None:
-    await _declared_payments_confirmed_by_consecutive_chunks(monkeypatch)
+    await _declared_payments_confirmed_by_consecutive_chunks(monkeypatch, in_one_call=in_one_call)
 
 
 @pytest.mark.usefixtures("db")
@@ -189,6 +221,7 @@ async def test_an_import_stopped_while_a_chunk_is_written_keeps_no_half_and_resu
             await asyncio.Event().wait()
         return written
 
+    _by_the_general_path(monkeypatch)
     monkeypatch.setattr(import_service, "_write", second_held_forever)
     importing = asyncio.create_task(import_file(data, source="t", chunk_size=2))
     await asyncio.wait_for(second_inside.wait(), 5)
@@ -298,26 +331,120 @@ async def test_a_charge_billed_at_the_office_between_two_chunks_stays_in_the_sna
 
 
 @pytest.mark.usefixtures("sqlite_file")
+@pytest.mark.parametrize("general_path", [False, True], ids=["in one call", "general path"])
 async def test_a_chunk_rolled_back_and_written_again_leaves_no_remembered_snapshot(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, general_path: bool
 ) -> None:
-    from tortoise.exceptions import IntegrityError
-
     lease = await _lease()
     reads = _snapshot_reads(monkeypatch)
-    in_transaction = import_service._write_in_transaction
+    if general_path:
+        _by_the_general_path(monkeypatch)
+    write_rows = import_service._write_rows_sqlite
     attempts: list[int] = []
 
-    async def second_chunk_fails_once(*args: Any) -> Any:
-        written = await in_transaction(*args)  # its snapshot is updated, not yet committed
+    def second_chunk_fails_once(*args: Any) -> Any:
+        written = write_rows(*args)  # its snapshot is updated, not yet committed
         attempts.append(1)
         if len(attempts) == 2:
-            raise IntegrityError("another importer got there first")
+            raise sqlite3.IntegrityError("another importer got there first")
         return written
 
-    monkeypatch.setattr(import_service, "_write_in_transaction", second_chunk_fails_once)
+    monkeypatch.setattr(import_service, "_write_rows_sqlite", second_chunk_fails_once)
     report = await import_file(_file(6, "RETRIED"), source="t", chunk_size=2)
     assert (report.outcome, report.counts.matched) == (Outcome.IMPORTED, 6)
     assert len(attempts) == 4 and reads == [1, 1]  # read again after the rollback
     assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
+    assert await accounts.stale_snapshots() == []
+
+
+def _general_path_writes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the chunks written the way of every database (see _by_the_general_path)."""
+    calls: list[int] = []
+    in_transaction = import_service._write_in_transaction
+
+    async def counted(*args: Any) -> Any:
+        calls.append(1)
+        return await in_transaction(*args)
+
+    monkeypatch.setattr(import_service, "_write_in_transaction", counted)
+    return calls
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_on_an_sqlite_file_each_chunk_is_written_in_one_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    general = _general_path_writes(monkeypatch)
+    report = await import_file(_file(10, "ONE-CALL"), source="t", chunk_size=3)
+    assert (report.outcome, report.counts.matched, report.chunk_sizes) == (
+        Outcome.IMPORTED, 10, [3, 3, 3, 1],
+    )  # fmt: skip
+    assert general == []
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 10
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_chunk_with_a_reversal_or_a_lease_without_snapshot_goes_the_general_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    general = _general_path_writes(monkeypatch)
+    credit = Tx("450.00", "C-0", end_to_end="E2E-RENT-1", ustrd=("LOC 1004300",))
+    returned = Tx(
+        "450.00", "R-0", credit=False, reversal=True, return_reason="AC04",
+        end_to_end="E2E-RENT-1", domain=("PMNT", "RCDT", "RRTN"),
+    )  # fmt: skip
+    filler = [Tx("1.00", f"F-{i}", ustrd=("LOC 1004300",)) for i in range(4)]
+    report = await import_file(
+        camt054([credit, *filler, returned], message_id="REVERSED"), source="t", chunk_size=3
+    )
+    assert (report.counts.matched, report.counts.unmatched) == (6, 0)
+    assert len(general) == 1  # the chunk holding the return; the first one was written in one call
+    rejected = await ledger.Payment.get(lease_id=lease.id, amount_cents=45000)
+    assert rejected.status == ledger.PaymentStatus.REJECTED
+    assert await accounts.stale_snapshots() == []
+
+    # A lease whose snapshot is missing is summed up from its ledger, the general way.
+    await ledger.AccountSnapshot.filter(lease_id=lease.id).delete()
+    report = await import_file(_file(2, "NO-SNAPSHOT"), source="t", chunk_size=2)
+    assert report.counts.matched == 2 and len(general) == 2
+    assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_an_import_stopped_while_a_chunk_is_written_in_one_call_keeps_no_half(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lease = await _lease()
+    data = _file(6, "STOPPED-ONE-CALL")
+    write_rows, loop = import_service._write_rows_sqlite, asyncio.get_running_loop()
+    inside, go_on = asyncio.Event(), asyncio.Event()
+    calls: list[int] = []
+
+    def second_held(*args: Any) -> Any:
+        written = write_rows(*args)
+        calls.append(1)
+        if len(calls) == 2:  # its rows are written, not committed
+            loop.call_soon_threadsafe(inside.set)
+            asyncio.run_coroutine_threadsafe(go_on.wait(), loop).result(5)
+        return written
+
+    monkeypatch.setattr(import_service, "_write_rows_sqlite", second_held)
+    importing = asyncio.create_task(import_file(data, source="t", chunk_size=2))
+    await asyncio.wait_for(inside.wait(), 5)
+    importing.cancel()
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await importing
+    # The chunk under way when the import stopped is there whole, or not at all.
+    assert await ledger.Payment.filter(lease_id=lease.id).count() in (2, 4)
+    assert await accounts.stale_snapshots() == []
+
+    monkeypatch.setattr(import_service, "_write_rows_sqlite", write_rows)
+    report = await import_file(data, source="t", chunk_size=2)
+    assert (report.outcome, report.resumed, report.counts.read) == (Outcome.IMPORTED, True, 6)
+    assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
+    assert await imports_db.ImportedEntry.all().count() == 6
     assert await accounts.stale_snapshots() == []

@@ -2,7 +2,8 @@
 
 Parsing is CPU work: in a thread of the importing process it competes with the import itself and
 with every request that process serves (one interpreter lock), and a 100,000-entry camt file took
-as long to read as to apply. The child (``python -m regie.treasury.reading``) gets a mode and the
+as long to read as to apply. The child (``python -m regie.treasury.reading_child``, a module of its
+own so that it does not import what only this side needs, such as asyncio) gets a mode and the
 format on its first line and the file's bytes after it on its standard input, runs the same
 readers (:mod:`regie.treasury.readers`) and writes frames on its standard output. The pipe's
 buffers bound how far it reads ahead.
@@ -19,8 +20,8 @@ own child's output is ever decoded, and marshal decodes ten times faster than pi
 
 - ``("header", <pickled FileHeader>)`` or ``("refused", <exception name>, <message>)`` first,
   except from the child that reads the entries only;
-- ``("records", [record, …])`` as many times as needed, each record a tuple (:func:`pack`), except
-  from the child that checks only;
+- ``("records", [record, …])`` as many times as needed, each record a tuple
+  (:func:`regie.treasury.reading_child.pack`), except from the child that checks only;
 - ``("end",)`` last.
 """
 
@@ -28,120 +29,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import marshal
 import os
 import pickle
-import struct
 import sys
-from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
-from regie.treasury.readers import entries_read_apart, read_any, read_entries
-from regie.treasury.records import BankEntry, FileHeader, RejectedEntry, StructuralError
+from regie.treasury.readers import entries_read_apart
+from regie.treasury.reading_child import BOTH, CHECK, ENTRIES, LENGTH, Record, unpack
+from regie.treasury.records import FileHeader, StructuralError
 
-Record = BankEntry | RejectedEntry
 _Stream = TypeVar("_Stream")
 
-_LENGTH = struct.Struct("<I")
 # Where the ``regie`` package lives, for the child's import path (a checkout need not be installed).
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
-FRAME_RECORDS = 250
-"""Records per frame: large enough that framing costs nothing, small enough to start applying soon."""
+_CHILD_MODULE = "regie.treasury.reading_child"
 _WRITE_PIECE = 256 * 1024
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 """How much of the child's output may wait in this process (about 20,000 records)."""
-
-_BOOKING, _VALUE = BankEntry._fields.index("booking_date"), BankEntry._fields.index("value_date")
-_REJECTED = "R"
-
-
-def pack(record: Record) -> tuple[Any, ...]:
-    """A record as plain values marshal can carry: dates as ordinals."""
-    if isinstance(record, RejectedEntry):
-        return (_REJECTED, record.position, record.reason)
-    booking, value = record.booking_date, record.value_date
-    return (
-        *record[:_BOOKING],
-        None if booking is None else booking.toordinal(),
-        None if value is None else value.toordinal(),
-        *record[_VALUE + 1 :],
-    )
-
-
-def unpack(values: tuple[Any, ...]) -> Record:
-    if values[0] == _REJECTED and len(values) == 3:
-        return RejectedEntry(values[1], values[2])
-    fields_ = list(values)
-    for index in (_BOOKING, _VALUE):
-        if fields_[index] is not None:
-            fields_[index] = _day(fields_[index])
-    return BankEntry._make(fields_)
-
-
-if _VALUE != _BOOKING + 1:  # pragma: no cover - BankEntry's field order changed
-    raise RuntimeError("pack expects the value date right after the booking date")
-
-
-@functools.lru_cache(maxsize=4096)
-def _day(ordinal: int) -> date:
-    # A file books its entries on a few dozen days.
-    return date.fromordinal(ordinal)
-
-
-# --- the child -----------------------------------------------------------------------------------
-
-
-def _write_frame(out: BinaryIO, payload: tuple[Any, ...]) -> None:
-    body = marshal.dumps(payload)
-    out.write(_LENGTH.pack(len(body)))
-    out.write(body)
-
-
-CHECK, ENTRIES, BOTH = "check", "entries", "both"
-"""What a child does: the structural checks only, the entries only, or the checks then the
-entries."""
-
-
-def child_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Read the mode, the format and the file from ``stdin``; write frames to ``stdout``."""
-    mode, _, format_name = stdin.readline().decode().strip().partition(" ")
-    data = stdin.read()
-    try:
-        if mode not in (CHECK, ENTRIES, BOTH):
-            raise ValueError(f"The file reader was asked to {mode!r} a file.")
-        if mode == ENTRIES:
-            entries = read_entries(data, format_name or None)
-        else:
-            result = read_any(data, format_name or None)
-            _write_frame(stdout, ("header", pickle.dumps(result.header)))
-            entries = result.entries if mode == BOTH else iter(())
-    except (StructuralError, ValueError) as error:
-        _write_frame(stdout, ("refused", type(error).__name__, str(error)))
-        stdout.flush()
-        return
-    del data  # the reader keeps what it needs
-    batch: list[tuple[Any, ...]] = []
-    try:
-        for record in entries:
-            batch.append(pack(record))
-            if len(batch) == FRAME_RECORDS:
-                _write_frame(stdout, ("records", batch))
-                batch = []
-    except Exception as error:  # told to the parent, which decides
-        # Reading the entries alone, a file the other child refuses may fail here: the parent
-        # reports that child's reason, and this one has nothing to add on the server's log.
-        _write_frame(stdout, ("refused", type(error).__name__, str(error)))
-        stdout.flush()
-        return
-    if batch:
-        _write_frame(stdout, ("records", batch))
-    _write_frame(stdout, ("end",))
-    stdout.flush()
-
-
-# --- the parent ----------------------------------------------------------------------------------
 
 
 class ChildReaderFailed(RuntimeError):
@@ -185,7 +91,7 @@ class ChildReader:
     async def _spawn(cls, mode: str, format_name: str | None) -> ChildReader:
         path = os.environ.get("PYTHONPATH")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "regie.treasury.reading",
+            sys.executable, "-m", _CHILD_MODULE,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, path]))},
@@ -197,7 +103,7 @@ class ChildReader:
     async def _frame(self) -> tuple[Any, ...]:
         stdout = _pipe(self._process.stdout)
         try:
-            (length,) = _LENGTH.unpack(await stdout.readexactly(_LENGTH.size))
+            (length,) = LENGTH.unpack(await stdout.readexactly(LENGTH.size))
             frame = marshal.loads(await stdout.readexactly(length))  # noqa: S302 - our child's
         except asyncio.IncompleteReadError:
             code = await self._process.wait()
@@ -250,7 +156,3 @@ async def _send(data: bytes, processes: list[asyncio.subprocess.Process]) -> Non
             await stdin.drain()
     for stdin in inputs:
         stdin.close()
-
-
-if __name__ == "__main__":
-    child_main(sys.stdin.buffer, sys.stdout.buffer)

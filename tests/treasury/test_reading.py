@@ -4,6 +4,8 @@ exactly-once guarantees as when they are read in a thread of the importing proce
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from regie.db import imports, ledger
 from regie.services import accounts
 from regie.services.imports import Outcome
-from regie.treasury import importer, reading
+from regie.treasury import importer, reading, reading_child
 from regie.treasury.readers import read_any
 from regie.treasury.records import BankEntry, RejectedEntry, StructuralError
 from tests import factories
@@ -51,7 +53,27 @@ def test_records_cross_the_pipe_unchanged() -> None:
     records.append(
         BankEntry("x", "id", "debit", 1, "EUR", None, None, "info", reversal=True, remittance=())
     )
-    assert [reading.unpack(reading.pack(record)) for record in records] == records
+    assert [reading_child.unpack(reading_child.pack(record)) for record in records] == records
+
+
+def test_the_child_starts_without_what_only_the_parent_or_other_formats_need() -> None:
+    # Two children start for each large camt file: their start-up is part of every import.
+    probe = (
+        "import sys, regie.treasury.reading_child; "
+        "print(sorted(m for m in ('asyncio', 'regie.treasury.readers.cfonb120', "
+        "'regie.treasury.readers.csv_format') if m in sys.modules))"
+    )
+    root = str(Path(reading.__file__).resolve().parents[2])
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own probe
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=root
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_formats_read_on_demand_keep_their_names() -> None:
+    from regie.treasury.readers import cfonb120, csv_format, detect
+
+    assert (detect._CFONB120, detect._CSV) == (cfonb120.FORMAT, csv_format.FORMAT)
 
 
 async def test_the_child_hands_out_what_the_reader_reads() -> None:

@@ -489,6 +489,11 @@ class _TransactionDetails:
 
 _ENTRY_SLOTS: Final = _ENTRY.size
 _TX_SLOTS: Final = _TX.size
+# `BankEntry(...)` runs the named tuple's `__new__`, a function in Python; `tuple.__new__` builds the
+# same record from all of its fields in C, in less than half the time.
+_new_record: Final = tuple.__new__
+if len(BankEntry._fields) != 20:  # pragma: no cover - a field was added: `_bank_entry` must give it
+    raise RuntimeError("_bank_entry builds a BankEntry from all of its fields")
 
 
 def _entries(data: bytes, message: Message) -> Iterator[BankEntry | RejectedEntry]:
@@ -670,26 +675,30 @@ def _bank_entry(
             details.structured_reference,
         )
         key = f"{scope}|content|{digest}"
-    return BankEntry(  # positionally, in the order of BankEntry's fields
-        position,
-        ids.make(key),  # entry_id
-        details.direction,
-        details.amount_cents,
-        ACCEPTED_CURRENCY,
-        facts.booking_date,
-        facts.value_date,
-        facts.status,
-        facts.reversal,
-        details.payer_name,
-        details.payer_iban,
-        details.remittance,
-        details.structured_reference,
-        details.end_to_end_id,
-        details.mandate_id,
-        details.return_reason,
-        details.bank_transaction_code or facts.bank_transaction_code,
-        account.iban,  # account_iban
-        facts.entry_text or details.text,  # entry_text
+    return _new_record(  # every field, in the order of BankEntry's
+        BankEntry,
+        (
+            position,
+            ids.make(key),  # entry_id
+            details.direction,
+            details.amount_cents,
+            ACCEPTED_CURRENCY,
+            facts.booking_date,
+            facts.value_date,
+            facts.status,
+            facts.reversal,
+            details.payer_name,
+            details.payer_iban,
+            details.remittance,
+            details.structured_reference,
+            details.end_to_end_id,
+            details.mandate_id,
+            details.return_reason,
+            details.bank_transaction_code or facts.bank_transaction_code,
+            account.iban,  # account_iban
+            facts.entry_text or details.text,  # entry_text
+            None,  # tenant_code: a bank file does not say
+        ),
     )
 
 

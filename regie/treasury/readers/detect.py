@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 
-from regie.treasury.readers import camt, cfonb120, csv_format
+from regie.treasury.readers import camt
 from regie.treasury.readers.xml_safety import sniff_encoding
 from regie.treasury.records import BankEntry, ReadResult, RejectedEntry, StructuralError
 
@@ -85,6 +85,26 @@ def read_entries(data: bytes, format: str | None = None) -> Iterator[BankEntry |
     return read_any(data, name).entries
 
 
+# --- the CFONB and CSV readers, imported when first needed -----------------------------------------
+#
+# A large camt file is read by two child processes (`regie.treasury.reading_child`), which would
+# otherwise spend a tenth of their start-up importing these two modules for nothing.
+
+_CFONB120, _CSV = "cfonb120", "csv"  # `cfonb120.FORMAT` and `csv_format.FORMAT`
+
+
+def _read_cfonb120(data: bytes) -> ReadResult:
+    from regie.treasury.readers import cfonb120
+
+    return cfonb120.read(data)
+
+
+def _read_csv(data: bytes) -> ReadResult:
+    from regie.treasury.readers import csv_format
+
+    return csv_format.read(data)
+
+
 # --- detectors ------------------------------------------------------------------------------------
 
 
@@ -107,6 +127,8 @@ def detect_camt(data: bytes) -> str | None:
 
 
 def detect_cfonb120(data: bytes) -> str | None:
+    from regie.treasury.readers import cfonb120  # when first needed (see above)
+
     head = data[:_HEAD].removeprefix(b"\xef\xbb\xbf").decode("latin-1")
     first = re.split(r"\r\n|\r|\n", head, maxsplit=1)[0]
     if len(first) > cfonb120.RECORD_LENGTH and first == head:
@@ -128,10 +150,12 @@ def detect_csv(data: bytes) -> str | None:
         # The cut may fall inside a character; otherwise it is Windows-1252.
         text = head.decode("utf-8" if exc.start >= len(head) - 3 else "cp1252", errors="replace")
     first = next((line for line in text.splitlines() if line.strip()), "")
+    from regie.treasury.readers import csv_format  # when first needed (see above)
+
     return csv_format.FORMAT if csv_format.recognises_header(first) else None
 
 
 register_format("camt.054", lambda data: camt.read(data, expected="camt.054"), detect_camt)
 register_format("camt.053", lambda data: camt.read(data, expected="camt.053"), detect_camt)
-register_format(cfonb120.FORMAT, cfonb120.read, detect_cfonb120)
-register_format(csv_format.FORMAT, csv_format.read, detect_csv)
+register_format(_CFONB120, _read_cfonb120, detect_cfonb120)
+register_format(_CSV, _read_csv, detect_csv)

@@ -609,7 +609,8 @@ async def _take(
 
 class _ChunkSizer:
     """Entries per chunk: fixed when asked, else as many as fit in ``seconds``, from the
-    transactions so far (a moving average, within ``limits``)."""
+    transactions so far (within ``limits``): at once when more fit, by a moving average when
+    fewer do (a busy moment should not halve the next chunk)."""
 
     def __init__(self, fixed: int | None, seconds: float, limits: tuple[int, int]) -> None:
         self.fixed = fixed is not None
@@ -624,7 +625,10 @@ class _ChunkSizer:
             return  # a short last chunk, or one skipped on resuming, says nothing
         fitting = entries * self.seconds / seconds
         low, high = self.limits
-        self.size = max(low, min(high, round((self.size + fitting) / 2)))
+        # Growing at once: a file's first chunks are small (250 entries), and reaching the size
+        # that fits by halves took a large file's first second.
+        size = fitting if fitting > self.size else (self.size + fitting) / 2
+        self.size = max(low, min(high, round(size)))
 
 
 # --- one chunk -----------------------------------------------------------------------------------
@@ -1040,6 +1044,7 @@ class _Rows:
             imports.EntryOutcome.IGNORED.value,
         )
         source, batch_id = self.source, self.batch_id
+        queue_row = _QueueRows(as_bound, recorded_at)
         for index, (decision, key) in enumerate(zip(self.decisions, self.keys, strict=True)):
             entry = decision.entry
             action = decision.action
@@ -1084,7 +1089,7 @@ class _Rows:
                 outcome = ignored
             else:
                 outcome = unmatched
-                queue.append(_queue_row(batch_id, key, decision, self.now))
+                queue.append(queue_row(batch_id, key, decision))
             if outcome is matched and decision.tenant_code:
                 tenant_codes.append(decision.tenant_code)
             identity = [
@@ -1110,7 +1115,7 @@ class _Rows:
         self.payment_values = payments
         self.identity_values = identities
         self.confirmation_values = confirmations
-        self.queue_values = self.queue.convert(queue)  # few rows, of many kinds of values
+        self.queue_values = queue
         self.pending = pending
         self.by_lease = by_lease
         self.reversed_leases = reversed_leases
@@ -1186,26 +1191,41 @@ def _statements(dialect: str) -> _ChunkStatements:
     )
 
 
-def _queue_row(batch_id: int, key: str, decision: matcher.Decision, now: datetime) -> list[Any]:
-    entry = decision.entry
-    remittance = " / ".join(part for part in (*entry.remittance, entry.entry_text or "") if part)
-    return [
-        batch_id,
-        key,
-        decision.queue_kind or matching.UnmatchedKind.CREDIT,
-        matching.UnmatchedStatus.OPEN,
-        entry.amount_cents,
-        entry.booking_date or entry.value_date,
-        (entry.payer_name or None) and entry.payer_name[:140],
-        decision.iban_fingerprint,
-        payers.last4(entry.payer_iban) if entry.payer_iban else None,
-        remittance[:500] or None,
-        (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
-        decision.bulk_payer,
-        decision.rule[:300] or "no reference names a tenant",
-        [s.as_json() for s in decision.suggestions],
-        now,
-    ]
+class _QueueRows:
+    """Unmatched entries' queue rows, with values as Tortoise would bind them (as _Rows's)."""
+
+    def __init__(self, as_bound: Callable[[Any], Any], created_at: Any) -> None:
+        self.as_bound = as_bound
+        self.created_at = created_at
+        self.encode_suggestions = cast(
+            Any, matching.UnmatchedItem._meta.fields_map["suggestions"]
+        ).encoder
+        self.open = matching.UnmatchedStatus.OPEN.value
+        self.credit = matching.UnmatchedKind.CREDIT.value
+
+    def __call__(self, batch_id: int, key: str, decision: matcher.Decision) -> list[Any]:
+        entry = decision.entry
+        remittance = " / ".join(
+            part for part in (*entry.remittance, entry.entry_text or "") if part
+        )
+        kind, bulk_payer = decision.queue_kind, decision.bulk_payer
+        return [
+            batch_id,
+            key,
+            self.credit if kind is None else kind.value,
+            self.open,
+            entry.amount_cents,
+            self.as_bound(entry.booking_date or entry.value_date),
+            (entry.payer_name or None) and entry.payer_name[:140],
+            decision.iban_fingerprint,
+            payers.last4(entry.payer_iban) if entry.payer_iban else None,
+            remittance[:500] or None,
+            (entry.end_to_end_id or None) and entry.end_to_end_id[:140],
+            None if bulk_payer is None else bulk_payer.value,
+            decision.rule[:300] or "no reference names a tenant",
+            self.encode_suggestions([s.as_json() for s in decision.suggestions]),
+            self.created_at,
+        ]
 
 
 class _StalePlan(Exception):

@@ -275,3 +275,16 @@ async def test_a_return_later_in_the_same_file_reverses_the_payment_its_credit_m
     rejected = await ledger.Payment.get(lease_id=lease.id, amount_cents=45000)
     assert rejected.status == ledger.PaymentStatus.REJECTED
     assert await accounts.stale_snapshots() == []
+
+
+def test_chunks_grow_at_once_to_what_fits_and_shrink_by_halves() -> None:
+    sizer = import_service._ChunkSizer(None, 0.25, (50, 10_000))
+    assert sizer.size == import_service.CHUNK_SIZE == 250
+    sizer.observe(250, 0.025)  # ten times quicker than wanted: 2,500 fit
+    assert sizer.size == 2_500
+    sizer.observe(2_500, 0.5)  # twice too slow: 1,250 fit, and the next chunk goes halfway
+    assert sizer.size == 1_875
+    sizer.observe(100, 0.0001)  # a short last chunk says nothing
+    assert sizer.size == 1_875
+    sizer.observe(1_875, 0.001)  # never more than the limit
+    assert sizer.size == 10_000

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -230,16 +231,34 @@ async def append(
                 for start in range(0, len(events), ROWS_PER_INSERT):
                     # Without a model instance per event: the read events of busy lookups are
                     # most of what this writes.
-                    rows: list[list[object]] = []
-                    for event in events[start : start + ROWS_PER_INSERT]:
-                        current = _chain(previous, event)
-                        rows.append([*_fields(event), previous, current])
-                        previous = current
+                    rows, previous = _chained(previous, events[start : start + ROWS_PER_INSERT])
                     await _insert(writing, rows)
             return
         except IntegrityError:
             continue
     raise RuntimeError("could not append to the audit log: too many concurrent writers")
+
+
+def append_in_sqlite_transaction(database: sqlite3.Connection, events: list[Event]) -> None:
+    """:func:`append` inside a transaction already open on an SQLite connection, in its thread
+    (:func:`regie.services.bulk.in_sqlite_thread`), that holds the write lock: nobody can
+    append in between, and the events are written, or not, with the rest of that transaction."""
+    events = [_within_columns(event) for event in events]
+    last = database.execute("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1").fetchone()
+    previous = str(last[0]) if last else GENESIS
+    for start in range(0, len(events), ROWS_PER_INSERT):
+        rows, previous = _chained(previous, events[start : start + ROWS_PER_INSERT])
+        database.execute(_multi_row_insert(len(rows)), [value for row in rows for value in row])
+
+
+def _chained(previous: str, events: list[Event]) -> tuple[list[list[object]], str]:
+    """The rows of ``events`` chained after ``previous``, and the last one's hash."""
+    rows: list[list[object]] = []
+    for event in events:
+        current = _chain(previous, event)
+        rows.append([*_fields(event), previous, current])
+        previous = current
+    return rows, previous
 
 
 async def record(viewer: Viewer | None, surface: str, action: str, **kwargs: str | None) -> None:

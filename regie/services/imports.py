@@ -402,7 +402,7 @@ async def _run_import(
                     done += len(chunk)
                     # Its rows are built before the previous chunk's write ends, not after.
                     prepared = _Chunk(
-                        batch.id, chunk, request.channel, request.source, snapshot_cache
+                        batch.id, chunk, request.channel, request.source, snapshot_cache, audited
                     )
                     await writes.start(
                         _apply_chunk(batch.id, owner, prepared, bulk_payers, planned_ahead=ahead),
@@ -516,26 +516,36 @@ async def _audit_accounts(
     that first changed it has committed: every write names its tenant, and the batch's rows say
     which entries it applied. (One per entry, as before, made the audit log as large as the file
     and cost an import about as much as its own writes.)"""
-    codes = [code for code in dict.fromkeys(change.tenant_codes) if code not in audited]
+    codes = _not_yet_audited(change.tenant_codes, audited)
     audited.update(codes)
-    at = now_utc()
+    events = _account_events(request.source, request.channel, change.batch_id, codes)
     # A few hundred events at a time: each append is a transaction that hashes its events, and
     # the first chunks of a file name hundreds of tenants.
-    for start in range(0, len(codes), AUDIT_EVENTS_PER_WRITE):
-        await audit.append(
-            [
-                audit.Event(
-                    at=at,
-                    actor=request.source,
-                    surface=request.channel.value,
-                    action=f"treasury.{change.reason}",
-                    tenant_code=code,
-                    outcome=audit.OK,
-                    detail=f"batch {change.batch_id}",
-                )
-                for code in codes[start : start + AUDIT_EVENTS_PER_WRITE]
-            ]
+    for start in range(0, len(events), AUDIT_EVENTS_PER_WRITE):
+        await audit.append(events[start : start + AUDIT_EVENTS_PER_WRITE])
+
+
+def _not_yet_audited(tenant_codes: Iterable[str], audited: set[str]) -> list[str]:
+    return [code for code in dict.fromkeys(tenant_codes) if code not in audited]
+
+
+def _account_events(
+    source: str, channel: imports.ImportChannel, batch_id: int | None, codes: Sequence[str]
+) -> list[audit.Event]:
+    """What the audit log says of each tenant whose account a batch's confirmations changed."""
+    at = now_utc()
+    return [
+        audit.Event(
+            at=at,
+            actor=source,
+            surface=channel.value,
+            action="treasury.confirmation",
+            tenant_code=code,
+            outcome=audit.OK,
+            detail=f"batch {batch_id}",
         )
+        for code in codes
+    ]
 
 
 async def _audit(request: ImportRequest, report: ImportReport) -> None:
@@ -759,12 +769,14 @@ class _Chunk:
         channel: imports.ImportChannel,
         source: str,
         snapshot_cache: _SnapshotCache | None = None,
+        audited: set[str] | None = None,
     ) -> None:
         self.batch_id = batch_id
         self.planned = planned
         self.channel = channel
         self.source = source
         self.snapshot_cache = snapshot_cache
+        self.audited = audited  # tenants the batch has audited (see _audit_accounts)
         counts = self.counts = Counts(read=len(planned))
         rejected: list[RejectedEntry] = []
         decisions: list[matcher.Decision] = []
@@ -798,7 +810,9 @@ class _Chunk:
     async def planned_again(self, bulk_payers: Sequence[payers.KnownBulkPayer]) -> _Chunk:
         """The same records matched again from what is committed now."""
         planned = await _plan([item.record for item in self.planned], bulk_payers)
-        return _Chunk(self.batch_id, planned, self.channel, self.source, self.snapshot_cache)
+        return _Chunk(
+            self.batch_id, planned, self.channel, self.source, self.snapshot_cache, self.audited
+        )
 
 
 async def _try_chunk(owner: str, chunk: _Chunk, planned_ahead: bool) -> _Applied:
@@ -856,16 +870,19 @@ async def _write_in_one_call(owner: str, chunk: _Chunk, planned_ahead: bool) -> 
         return None
     client = connections.get("default")
     rejected_values = _statements("sqlite").rejected_lines.convert(chunk.rejected_rows)
+    audited: list[str] = []
     async with client.acquire_connection():
         written = await bulk.in_sqlite_thread(
             client,
             functools.partial(
-                _chunk_in_sqlite_thread, owner, chunk, planned_ahead, rejected_values
+                _chunk_in_sqlite_thread, owner, chunk, planned_ahead, rejected_values, audited
             ),
         )
     if written is None:
         # Rolled back: its rows start again from the chunk's decisions (ids were given to them).
         rows.build({i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None})
+    elif chunk.audited is not None:
+        chunk.audited.update(audited)  # committed with the chunk
     return written
 
 
@@ -874,8 +891,11 @@ def _chunk_in_sqlite_thread(
     chunk: _Chunk,
     planned_ahead: bool,
     rejected_values: list[list[Any]],
+    audited: list[str],
     database: sqlite3.Connection,
 ) -> _Written | None:
+    """The chunk's transaction, from BEGIN to COMMIT; fills ``audited`` with the tenants whose
+    first change by the batch it audits (see _audit_accounts), in the same transaction."""
     batch_id, counts, rows, now = chunk.batch_id, chunk.counts, chunk.rows, chunk.now
     database.execute("BEGIN")
     try:
@@ -904,6 +924,12 @@ def _chunk_in_sqlite_thread(
         if change != Counts():
             database.execute(*_counts_update(rows.connection, batch_id, owner, change, now))
         _statements("sqlite").rejected_lines.run_sqlite(database, rejected_values)
+        if chunk.audited is not None:
+            # Not in a transaction of their own, four trips through the event loop that the
+            # next chunk's write waited for.
+            audited[:] = _not_yet_audited(written.tenant_codes, chunk.audited)
+            events = _account_events(chunk.source, chunk.channel, batch_id, audited)
+            audit.append_in_sqlite_transaction(database, events)
         database.execute("COMMIT")
     except BaseException:
         if database.in_transaction:

@@ -448,3 +448,38 @@ async def test_an_import_stopped_while_a_chunk_is_written_in_one_call_keeps_no_h
     assert await ledger.Payment.filter(lease_id=lease.id).count() == 6
     assert await imports_db.ImportedEntry.all().count() == 6
     assert await accounts.stale_snapshots() == []
+
+
+@pytest.mark.usefixtures("sqlite_file")
+async def test_a_chunk_written_in_one_call_audits_its_tenants_in_its_own_transaction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from regie.db import auth
+    from regie.services import audit
+
+    await _lease()
+    _, other = await factories.tenant_with_lease("Durand", code="1004301")
+    await factories.bill(other, date(2026, 3, 1))  # its snapshot: written in one call
+    append = audit.append_in_sqlite_transaction
+    calls: list[int] = []
+
+    def first_fails_once_written(database: Any, events: Any) -> None:
+        append(database, events)  # written, not committed
+        calls.append(len(events))
+        if len(calls) == 1:
+            raise sqlite3.IntegrityError("another importer got there first")
+
+    monkeypatch.setattr(audit, "append_in_sqlite_transaction", first_fails_once_written)
+    data = camt054(
+        [Tx("1.00", f"AUD-{i}", ustrd=(f"LOC {1004300 + i % 2}",)) for i in range(6)],
+        message_id="AUDITED",
+    )
+    report = await import_file(data, source="t", chunk_size=2)
+    assert report.counts.matched == 6
+    assert calls == [2, 2, 0, 0]  # the first chunk twice (rolled back once), then nobody new
+    events = await auth.AuditEvent.filter(action="treasury.confirmation").order_by("id")
+    assert [(e.tenant_code, e.detail) for e in events] == [
+        ("1004300", f"batch {report.batch_id}"),
+        ("1004301", f"batch {report.batch_id}"),
+    ]
+    assert (await audit.verify_chain()).intact

@@ -12,7 +12,9 @@ rows (UNIQUE ``entry_key``) together with their ledger effects, the queue items,
 lines, the account snapshots and the batch's counters. A crash therefore leaves every entry
 wholly applied or not at all, and the counters agree with what was applied; an entry already
 applied by any batch counts as a duplicate. Live updates are published after each chunk commits,
-and each tenant whose account the batch changed is audited once, after the first such chunk.
+and each tenant whose account the batch changed is audited once, in the transaction of the first
+such chunk on an SQLite file (where a chunk is written in one call: _write_in_one_call), right
+after it elsewhere.
 
 Everything but the writes happens outside the transactions: records are matched a few thousand
 at a time (a handful of queries), rows are built, and only then does a transaction run. A file's
@@ -1058,7 +1060,7 @@ class _Rows:
         queue: list[list[Any]] = []
         # (row, column, rank of the new payment) to fill once the payments have ids
         pending: list[tuple[list[Any], int, int]] = []
-        # lease → [declared amount, new amount, [(paid on, rank) of its new payments]]
+        # lease → [declared amount, new amount, paid on and rank of its latest new payment]
         by_lease: dict[int, list[Any]] = {}
         reversed_leases: set[int] = set()
         tenant_codes = written.tenant_codes
@@ -1086,7 +1088,7 @@ class _Rows:
                     paid_on, paid_text = booked_on, booked_text
                 lease = by_lease.get(decision.lease_id or 0)
                 if lease is None:
-                    lease = by_lease[decision.lease_id or 0] = [0, 0, []]
+                    lease = by_lease[decision.lease_id or 0] = [0, 0, None, -1]
                 if index in declared:
                     payment_id = decision.declared_payment_id
                     lease[0] += entry.amount_cents
@@ -1098,7 +1100,10 @@ class _Rows:
                          paid_text, recorded_at]
                     )  # fmt: skip
                     lease[1] += entry.amount_cents
-                    lease[2].append((paid_on, rank))
+                    # The latest by (paid on, id): new payments of a lease take their ids in the
+                    # order of (paid on, rank) (see fill), so the last rank of the latest day.
+                    if lease[2] is None or paid_on >= lease[2]:
+                        lease[2], lease[3] = paid_on, rank
                 confirmation = [
                     payment_id, confirmation_channel, source, paid_text, recorded_at,
                     entry.entry_id[:140],
@@ -1135,6 +1140,10 @@ class _Rows:
             by_lease.pop(lease_id, None)
         by_lease.pop(0, None)
 
+        # The order the new payments take their ids in (see fill), worked out here, before the
+        # transaction: (lease, paid on) of each (all dates, or all their texts).
+        keys = [(row[1] or 0, row[6]) for row in payments]
+        self._order = sorted(range(len(keys)), key=keys.__getitem__)
         statements = _statements(bulk.dialect(self.connection))
         self.payments, self.identities = statements.payments, statements.identities
         self.confirmations, self.queue = statements.confirmations, statements.queue
@@ -1158,9 +1167,7 @@ class _Rows:
         (lease, paid on): both the table and that index then take them in order, not here and
         there (a third of an import's inserting time).
         """
-        # (lease, paid on) of each new payment (all dates, or all their texts)
-        keys = [(row[1] or 0, row[6]) for row in self.payment_values]
-        order = sorted(range(len(keys)), key=keys.__getitem__)
+        order = self._order
         ids = [0] * len(order)
         for new_id, rank in zip(new_ids, order, strict=True):
             ids[rank] = self.payment_values[rank][0] = new_id
@@ -1490,17 +1497,17 @@ class _Snapshots:
         self, row: Sequence[Any], confirmed: list[Any], new_ids: Sequence[int]
     ) -> tuple[list[Any], date | None]:
         """The values of COLUMNS (then the id) of snapshot ``row`` after the confirmations
-        ``confirmed`` (declared amount, new amount, new payments as (paid on, rank)), and the day
-        of its last payment then. Settling at once what several payments settle in turn leaves
+        ``confirmed`` (declared amount, new amount, paid on and rank of the latest new payment),
+        and the day of its last payment then. Settling at once what several payments settle in turn leaves
         the same charges open: each payment continues where the previous one stopped
         (accounts.settle_oldest_first)."""
         snapshot_id, _, confirmed_cents, declared, charges, last, as_of, paid_on = row
-        declared_amount, new_amount, new_payments = confirmed
+        declared_amount, new_amount, latest_paid, latest_rank = confirmed
         # The latest payment by (paid on, id), the new ones included.
         paid_on = self._day(paid_on)
         last_key = (paid_on, last) if last is not None and paid_on is not None else None
-        for paid, rank in new_payments:
-            key = (paid, new_ids[rank])
+        if latest_paid is not None:
+            key = (latest_paid, new_ids[latest_rank])
             if last_key is None or key > last_key:
                 last_key = key
         moment = self._moment(as_of)

@@ -42,15 +42,26 @@ def _runner(settings: Settings) -> Callable[[Callable[[], Awaitable[T]]], T]:
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
     started = time.monotonic()
+    first: list[tuple[float, int]] = []  # (when, done) at the first update
 
     def show(done: int, total: int) -> None:
         width = 30
         filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - started
-        eta = elapsed / done * (total - done) if done else 0.0
+        now = time.monotonic()
+        elapsed = now - started
+        # The time left at the pace since the first update, once there is half a second of it:
+        # what comes before (reading and checking a file, starting a child) says nothing of
+        # the pace, and made the first estimates of a large import hundreds of seconds.
+        if not first:
+            first.append((now, done))
+        since, done_then = first[0]
+        if now - since >= 0.5 and done > done_then:
+            left = f"~{(total - done) * (now - since) / (done - done_then):4.0f} s left"
+        else:
+            left = "   … s left"
         sys.stderr.write(
             f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}"
-            f"  {elapsed:5.1f} s, ~{eta:4.0f} s left "
+            f"  {elapsed:5.1f} s, {left} "
         )
         if done >= total:
             sys.stderr.write("\n")

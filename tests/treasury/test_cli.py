@@ -154,3 +154,22 @@ async def test_kill_9_during_an_import_then_rerunning_applies_every_entry_once(
         ).fetchone()
     assert counts == (entries, entries, 0, "done")
     assert await _stale(url) == []
+
+
+def test_the_progress_bar_tells_the_time_left_at_the_pace_of_the_records_applied(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from regie import cli
+
+    clock = iter([0.0, 0.8, 1.0, 1.8, 2.8])  # reading and checking the file took 0.8 s
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    show = cli._progress_bar("big.xml")
+    show(250, 100_000)  # 0.8 s: no pace yet
+    show(500, 100_000)  # 1.0 s: not half a second of it yet
+    show(30_250, 100_000)  # 1.8 s: 30,000 in 1 s
+    show(100_000, 100_000)
+    lines = capsys.readouterr().err.split("\r")[1:]
+    assert [line.split(", ")[1].strip() for line in lines] == [
+        "… s left", "… s left", "~   2 s left", "~   0 s left",
+    ]  # fmt: skip
+    assert lines[-1].endswith("\n") and "100,000/100,000" in lines[-1]

@@ -24,18 +24,6 @@ from tortoise.validators import MaxLengthValidator
 Converter = Callable[[Any], Any]
 
 
-def _null(value: None) -> None:
-    return value
-
-
-# sqlite3 binds ints, floats, texts and bytes as they are; for any other value, None included, it
-# first looks for an adapter, and not finding one raises and discards an AttributeError: a quarter
-# of a microsecond per NULL, with the interpreter lock held, and a bank file's rows bind hundreds
-# of thousands of them. With this adapter (None for None: still bound as NULL) the look-up is a
-# dictionary hit, for every query of the process.
-sqlite3.register_adapter(type(None), _null)
-
-
 def dialect(connection: BaseDBAsyncClient) -> str:
     return str(connection.capabilities.dialect)
 

@@ -777,7 +777,6 @@ class _Chunk:
         self.planned = planned
         self.channel = channel
         self.source = source
-        self.snapshot_cache = snapshot_cache
         self.audited = audited  # tenants the batch has audited (see _audit_accounts)
         counts = self.counts = Counts(read=len(planned))
         rejected: list[RejectedEntry] = []
@@ -813,8 +812,9 @@ class _Chunk:
         """The same records matched again from what is committed now."""
         planned = await _plan([item.record for item in self.planned], bulk_payers)
         return _Chunk(
-            self.batch_id, planned, self.channel, self.source, self.snapshot_cache, self.audited
-        )
+            self.batch_id, planned, self.channel, self.source, self.rows.snapshot_cache,
+            self.audited,
+        )  # fmt: skip
 
 
 async def _try_chunk(owner: str, chunk: _Chunk, planned_ahead: bool) -> _Applied:
@@ -846,11 +846,7 @@ async def _write_in_transaction(
     if await _add_counts(connection, batch_id, owner, counts, now) != 1:
         raise LostOwnership()
     written = await _write(connection, rows, now, planned_ahead)
-    change = Counts(
-        matched=written.matched - counts.matched,
-        unmatched=written.unmatched - counts.unmatched,
-        ignored=written.ignored - counts.ignored,
-    )
+    change = _counts_change(counts, written)
     if change != Counts():  # rare: another writer rejected or confirmed a payment first
         await _add_counts(connection, batch_id, owner, change, now)
     await bulk.insert_many(connection, imports.RejectedLine, REJECTED_COLUMNS, chunk.rejected_rows)
@@ -872,18 +868,19 @@ async def _write_in_one_call(owner: str, chunk: _Chunk, planned_ahead: bool) -> 
         return None
     client = connections.get("default")
     rejected_values = _statements("sqlite").rejected_lines.convert(chunk.rejected_rows)
-    audited: list[str] = []
     async with client.acquire_connection():
-        written = await bulk.in_sqlite_thread(
+        done = await bulk.in_sqlite_thread(
             client,
             functools.partial(
-                _chunk_in_sqlite_thread, owner, chunk, planned_ahead, rejected_values, audited
+                _chunk_in_sqlite_thread, owner, chunk, planned_ahead, rejected_values
             ),
         )
-    if written is None:
+    if done is None:
         # Rolled back: its rows start again from the chunk's decisions (ids were given to them).
         rows.build({i for i, d in enumerate(rows.decisions) if d.declared_payment_id is not None})
-    elif chunk.audited is not None:
+        return None
+    written, audited = done
+    if chunk.audited is not None:
         chunk.audited.update(audited)  # committed with the chunk
     return written
 
@@ -893,11 +890,10 @@ def _chunk_in_sqlite_thread(
     chunk: _Chunk,
     planned_ahead: bool,
     rejected_values: list[list[Any]],
-    audited: list[str],
     database: sqlite3.Connection,
-) -> _Written | None:
-    """The chunk's transaction, from BEGIN to COMMIT; fills ``audited`` with the tenants whose
-    first change by the batch it audits (see _audit_accounts), in the same transaction."""
+) -> tuple[_Written, list[str]] | None:
+    """The chunk's transaction, from BEGIN to COMMIT: what it wrote, and the tenants whose first
+    change by the batch it audited (see _audit_accounts) in the same transaction."""
     batch_id, counts, rows, now = chunk.batch_id, chunk.counts, chunk.rows, chunk.now
     database.execute("BEGIN")
     try:
@@ -918,18 +914,15 @@ def _chunk_in_sqlite_thread(
             database.execute("ROLLBACK")  # a lease to sum up from its ledger: the ORM's way
             return None
         written = rows.written
-        change = Counts(
-            matched=written.matched - counts.matched,
-            unmatched=written.unmatched - counts.unmatched,
-            ignored=written.ignored - counts.ignored,
-        )
+        change = _counts_change(counts, written)
         if change != Counts():
             database.execute(*_counts_update(rows.connection, batch_id, owner, change, now))
         _statements("sqlite").rejected_lines.run_sqlite(database, rejected_values)
+        audited: list[str] = []
         if chunk.audited is not None:
             # Not in a transaction of their own, four trips through the event loop that the
             # next chunk's write waited for.
-            audited[:] = _not_yet_audited(written.tenant_codes, chunk.audited)
+            audited = _not_yet_audited(written.tenant_codes, chunk.audited)
             events = _account_events(chunk.source, chunk.channel, batch_id, audited)
             audit.append_in_sqlite_transaction(database, events)
         database.execute("COMMIT")
@@ -937,7 +930,17 @@ def _chunk_in_sqlite_thread(
         if database.in_transaction:
             database.execute("ROLLBACK")
         raise
-    return written
+    return written, audited
+
+
+def _counts_change(counts: Counts, written: _Written) -> Counts:
+    """What the transaction wrote that the chunk's counts, worked out before it, did not expect
+    (another writer rejected or confirmed a payment first)."""
+    return Counts(
+        matched=written.matched - counts.matched,
+        unmatched=written.unmatched - counts.unmatched,
+        ignored=written.ignored - counts.ignored,
+    )
 
 
 _COUNTERS = (
@@ -1050,7 +1053,7 @@ class _Rows:
         on_sqlite = bulk.dialect(self.connection) == "sqlite"
         as_bound = _SqliteText() if on_sqlite else _as_is
         # SQLite stores a boolean as 1 or 0, and binds a bool through its adapter look-up (see
-        # bulk._null); PostgreSQL's boolean column takes a bool only.
+        # regie.db.config._null); PostgreSQL's boolean column takes a bool only.
         credit, debit = (1, 0) if on_sqlite else (True, False)
         recorded_at = as_bound(self.now)
         written = _Written()

@@ -33,6 +33,7 @@ import marshal
 import os
 import pickle
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -67,12 +68,19 @@ class ChildReader:
         """Start reading ``data``; returns the header once the whole file passed the structural
         checks. Raises what the reader raised (StructuralError, ValueError) when it refused it."""
         entries_apart = entries_read_apart(data, format_name)
-        checker = await cls._spawn(CHECK if entries_apart else BOTH, format_name)
-        reader = checker
+        shared = _shared_copy(data)
         try:
+            checker = await cls._spawn(CHECK if entries_apart else BOTH, format_name, shared)
+            reader = checker
             if entries_apart:
-                reader = await cls._spawn(ENTRIES, format_name)
-            await _send(data, [checker._process, *([reader._process] if entries_apart else [])])
+                try:
+                    reader = await cls._spawn(ENTRIES, format_name, shared)
+                except BaseException:
+                    await checker.close()
+                    raise
+        finally:
+            os.close(shared)  # each child holds its own descriptor now
+        try:
             frame = await checker._frame()
             if frame[0] == "refused":
                 _, kind, message = frame
@@ -88,16 +96,16 @@ class ChildReader:
         return header, reader
 
     @classmethod
-    async def _spawn(cls, mode: str, format_name: str | None) -> ChildReader:
+    async def _spawn(cls, mode: str, format_name: str | None, shared: int) -> ChildReader:
         path = os.environ.get("PYTHONPATH")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", _CHILD_MODULE,
-            stdin=asyncio.subprocess.PIPE,
+            sys.executable, "-m", _CHILD_MODULE, mode, format_name or "", str(shared),
+            stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
+            pass_fds=(shared,),
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, path]))},
             limit=READ_AHEAD_BYTES // 2,  # the stream stops reading the pipe at twice this
         )  # fmt: skip
-        _pipe(process.stdin).write(f"{mode} {format_name or ''}\n".encode())
         return cls(process)
 
     async def _frame(self) -> tuple[Any, ...]:
@@ -144,15 +152,21 @@ def _pipe(stream: _Stream | None) -> _Stream:
     return stream
 
 
-async def _send(data: bytes, processes: list[asyncio.subprocess.Process]) -> None:
-    """Write ``data`` to each child's standard input, then close it."""
-    inputs = [_pipe(process.stdin) for process in processes]
-    # In pieces: what the pipe does not take at once is copied into the transport's buffer.
-    view = memoryview(data)
-    for offset in range(0, len(data), _WRITE_PIECE):
-        for stdin in inputs:
-            stdin.write(view[offset : offset + _WRITE_PIECE])
-        for stdin in inputs:
-            await stdin.drain()
-    for stdin in inputs:
-        stdin.close()
+def _shared_copy(data: bytes) -> int:
+    """A file descriptor holding ``data``, for the children to read (see the module docstring):
+    an anonymous in-memory file where the system has them (Linux), else an unlinked temporary
+    file. The caller closes it."""
+    shared: int
+    if hasattr(os, "memfd_create"):
+        shared = os.memfd_create("regie-import", os.MFD_CLOEXEC)
+    else:  # pragma: no cover - not Linux
+        with tempfile.TemporaryFile() as file:
+            shared = os.dup(file.fileno())
+    try:
+        view, written = memoryview(data), 0
+        while written < len(data):
+            written += os.write(shared, view[written:])
+    except BaseException:
+        os.close(shared)
+        raise
+    return shared

@@ -1,7 +1,7 @@
 """The child process of :mod:`regie.treasury.reading`: its entry point and the frames it writes.
 
-``python -m regie.treasury.reading_child`` reads its mode and the format on its first line and
-the file's bytes after it on its standard input, runs the readers (:mod:`regie.treasury.readers`)
+``python -m regie.treasury.reading_child MODE FORMAT FD`` reads the file's bytes from the file
+descriptor ``FD`` (an in-memory file the parent wrote them to), runs the readers (:mod:`regie.treasury.readers`)
 and writes frames on its standard output (the protocol is described in
 :mod:`regie.treasury.reading`). Two such processes start for each large camt file, so this module
 imports only what the child needs: not asyncio, which only the parent's side needs and which took
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import marshal
+import os
 import pickle
 import struct
 import sys
@@ -77,10 +78,27 @@ def _write_frame(out: BinaryIO, payload: tuple[Any, ...]) -> None:
     out.write(body)
 
 
-def child_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
-    """Read the mode, the format and the file from ``stdin``; write frames to ``stdout``."""
-    mode, _, format_name = stdin.readline().decode().strip().partition(" ")
-    data = stdin.read()
+def read_shared(shared: int) -> bytes:
+    """The whole content of the file descriptor ``shared``, read from its start. With ``pread``:
+    the other child reads the same open file, whose offset both would otherwise move."""
+    size = os.fstat(shared).st_size
+    pieces: list[bytes] = []
+    offset = 0
+    while offset < size:
+        piece = os.pread(shared, size - offset, offset)
+        if not piece:
+            break
+        pieces.append(piece)
+        offset += len(piece)
+    os.close(shared)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+def child_main(arguments: list[str], stdout: BinaryIO) -> None:
+    """Read the file named by ``arguments`` (mode, format, file descriptor) and write frames to
+    ``stdout``."""
+    mode, format_name, shared = arguments
+    data = read_shared(int(shared))
     try:
         if mode not in (CHECK, ENTRIES, BOTH):
             raise ValueError(f"The file reader was asked to {mode!r} a file.")
@@ -115,4 +133,4 @@ def child_main(stdin: BinaryIO, stdout: BinaryIO) -> None:
 
 
 if __name__ == "__main__":
-    child_main(sys.stdin.buffer, sys.stdout.buffer)
+    child_main(sys.argv[1:], sys.stdout.buffer)

@@ -4,6 +4,7 @@ exactly-once guarantees as when they are read in a thread of the importing proce
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from datetime import date
@@ -54,6 +55,15 @@ def test_records_cross_the_pipe_unchanged() -> None:
         BankEntry("x", "id", "debit", 1, "EUR", None, None, "info", reversal=True, remittance=())
     )
     assert [reading_child.unpack(reading_child.pack(record)) for record in records] == records
+
+
+def test_both_children_read_the_whole_shared_copy_of_the_file() -> None:
+    # Both hold the same open file: what one reads must not move where the other reads from.
+    data = bytes(range(256)) * 4096
+    shared = reading._shared_copy(data)  # its offset is at the end once written
+    other = os.dup(shared)
+    assert reading_child.read_shared(shared) == data
+    assert reading_child.read_shared(other) == data
 
 
 def test_the_child_starts_without_what_only_the_parent_or_other_formats_need() -> None:

@@ -37,10 +37,33 @@ def in_list(
     connection: BaseDBAsyncClient, values: Collection[Any], position: int
 ) -> tuple[str, list[Any]]:
     """``IN (…)`` for ``values`` (not empty) whose first parameter is at ``position``, and its
-    parameters. PostgreSQL gets one array parameter (``= ANY($n)``): one plan whatever the count."""
+    parameters. PostgreSQL gets one array parameter (``= ANY($n)``): one plan whatever the count.
+
+    SQLite gets a list of markers whose length is a power of two, the last value repeated to fill
+    it (a value twice in an IN list changes nothing): the statement's text is then one of a few,
+    which the connection keeps prepared, rather than one per count, prepared for each query (a
+    millisecond for a few thousand values, as long as running it)."""
     if dialect(connection) == "postgres":
         return f"= ANY(${position})", [list(values)]
-    return f"IN ({', '.join('?' * len(values))})", list(values)
+    params = list(values)
+    if params:
+        params += [params[-1]] * (_power_of_two_from(len(params)) - len(params))
+    return f"IN ({_markers(len(params))})", params
+
+
+def _power_of_two_from(count: int) -> int:
+    """The smallest power of two at least ``count``."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+_MARKERS: dict[int, str] = {}
+
+
+def _markers(count: int) -> str:
+    text = _MARKERS.get(count)
+    if text is None:
+        text = _MARKERS[count] = ", ".join("?" * count)
+    return text
 
 
 async def fetch(
@@ -140,10 +163,26 @@ def _columns(model: type[Model], columns: Sequence[str]) -> tuple[list[str], lis
     return names, [_converter(field, model) for field in fields]
 
 
-SQLITE_ROWS_PER_STATEMENT = 500
-"""Rows an SQLite many-row statement holds (its parameters stay far below SQLite's 32,766). Larger
-ones made an import no faster (2,000 rows) and cost its process 40 MiB more: the connection keeps
-its statements prepared, and a chunk's last statement of each table has a count of its own."""
+SQLITE_ROWS_PER_STATEMENT = 512
+"""Rows an SQLite many-row statement holds at most (its parameters stay far below SQLite's
+32,766). Larger ones made an import no faster (2,000 rows) and cost its process 40 MiB more: the
+connection keeps its statements prepared."""
+
+
+def sqlite_statement_sizes(rows: int) -> list[int]:
+    """The rows of each many-row statement that writes ``rows`` rows: full ones, then the rest
+    as powers of two (437: 256, 128, 32, 16, 4, 1). A statement of each size is prepared once
+    and kept by the connection; one of a size of its own for each write's last rows was prepared
+    again each time, which took as long as running it."""
+    full, rest = divmod(rows, SQLITE_ROWS_PER_STATEMENT)
+    sizes = [SQLITE_ROWS_PER_STATEMENT] * full
+    size = 1 << SQLITE_ROWS_PER_STATEMENT.bit_length()
+    while rest:
+        size >>= 1
+        if size <= rest:
+            sizes.append(size)
+            rest -= size
+    return sizes
 
 
 class _Statement:
@@ -201,12 +240,14 @@ class _Statement:
     def run_sqlite(self, database: sqlite3.Connection, values: list[list[Any]]) -> None:
         """Run it for ``values`` on an SQLite connection, in its thread (:func:`in_sqlite_thread`)
         and in a transaction: several statements are all or nothing only in one."""
-        step = SQLITE_ROWS_PER_STATEMENT
-        for start in range(0, len(values), step):
-            rows = values[start : start + step]
+        start = 0
+        for rows in sqlite_statement_sizes(len(values)):
             # chain: the rows' values in one list without a Python step per value (2.6 million
             # values for a 100,000-entry file).
-            database.execute(self._sqlite_text(len(rows)), list(chain.from_iterable(rows)))
+            database.execute(
+                self._sqlite_text(rows), list(chain.from_iterable(values[start : start + rows]))
+            )
+            start += rows
 
 
 class Insert(_Statement):

@@ -84,3 +84,50 @@ async def test_work_run_in_sqlites_thread_returns_its_result_and_fails_as_a_quer
                     database, [list(row) for row in _communes(1)]
                 ),
             )
+
+
+def test_a_write_is_cut_into_statements_of_a_few_sizes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_STATEMENT", 512)
+    assert bulk.sqlite_statement_sizes(437) == [256, 128, 32, 16, 4, 1]
+    assert bulk.sqlite_statement_sizes(1100) == [512, 512, 64, 8, 4]
+    assert bulk.sqlite_statement_sizes(0) == []
+    sizes = {size for rows in range(1, 3000) for size in bulk.sqlite_statement_sizes(rows)}
+    # Each size is prepared once and kept: ten of them, whatever the counts written.
+    assert sizes == {1 << n for n in range(10)}
+    assert all(sum(bulk.sqlite_statement_sizes(rows)) == rows for rows in range(3000))
+
+
+async def test_writes_of_every_count_share_a_few_prepared_statements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulk, "SQLITE_ROWS_PER_STATEMENT", 16)
+    connection = connections.get("default")
+    insert = bulk.Insert(connection, Commune, COLUMNS)
+    written = 0
+    for count in range(1, 30):
+        rows = _communes(written + count)[written:]
+        async with in_transaction("default") as transaction:
+            await insert.execute(transaction, insert.convert(rows))
+        written += count
+    assert await Commune.all().count() == written
+    if bulk.dialect(connection) == "sqlite":
+        assert sorted(insert._texts) == [1, 2, 4, 8, 16]
+
+
+async def test_an_in_list_finds_the_same_rows_whatever_its_padding() -> None:
+    connection = connections.get("default")
+    await bulk.insert_many(connection, Commune, COLUMNS, _communes(9))
+    for count in range(1, 10):
+        names = [f"Commune {i:03d}" for i in range(count)]
+        condition, params = bulk.in_list(connection, names, 2)
+        marks = bulk.placeholder(connection, 1)
+        rows = await bulk.fetch(
+            connection,
+            f'SELECT "name" FROM "commune" WHERE "postal_code" <> {marks} AND "name" {condition}',  # noqa: S608
+            ["none", *params],
+        )
+        assert sorted(row[0] for row in rows) == names
+        if bulk.dialect(connection) == "sqlite":
+            assert len(params) in (1, 2, 4, 8, 16) and params[count - 1 :] == [names[-1]] * (
+                len(params) - count + 1
+            )

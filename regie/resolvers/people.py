@@ -128,10 +128,23 @@ async def enrol_device(
             description="Which phone, at most 80 characters (e.g. 'Nokia 6310i de Sophie'); empty: 'téléphone'."
         ),
     ] = "",
+    known_devices: Annotated[
+        list[int] | None,
+        strawberry.argument(
+            description="The collector's phones (device numbers) the request was prepared knowing "
+            "of. When given and the collector has another phone that may sign in (the same request "
+            "sent twice, or another admin enrolling meanwhile), nothing is enrolled and the error "
+            "names this argument."
+        ),
+    ] = None,
 ) -> NewDevice:
     context = info.context
     return await people_service.enrol_device(
-        context.require_viewer(), username, label, surface=context.surface
+        context.require_viewer(),
+        username,
+        label,
+        known_devices=known_devices,
+        surface=context.surface,
     )
 
 

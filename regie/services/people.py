@@ -10,6 +10,7 @@ unchecked primitives are in :mod:`regie.services.users`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -232,12 +233,21 @@ async def set_password(viewer: Viewer, username: str, password: str, *, surface:
     return await _person(user.id)
 
 
-async def enrol_device(viewer: Viewer, username: str, label: str, *, surface: str) -> NewDevice:
-    """A new phone for a collector; its secret is drawn at random and returned only here."""
+async def enrol_device(
+    viewer: Viewer,
+    username: str,
+    label: str,
+    *,
+    known_devices: Collection[int] | None = None,
+    surface: str,
+) -> NewDevice:
+    """A new phone for a collector; its secret is drawn at random and returned only here. With
+    ``known_devices``, only if the collector has no other phone than those (see
+    :func:`regie.services.users.enrol_device`)."""
     action = "admin.enrol-device"
     await _checked(viewer, action, surface)
     user = await users.get_user(username)
-    enrolled = await users.enrol_device(user.username, label)
+    enrolled = await users.enrol_device(user.username, label, known_devices=known_devices)
     await _done(viewer, surface, action, f"user:{user.id}, device {enrolled.device_id}")
     device = await auth.Device.get(id=enrolled.device_id)
     return NewDevice(device, user.username, enrolled.secret)

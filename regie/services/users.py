@@ -7,6 +7,7 @@ A person acting — an admin on GraphQL, on the office desk or at the terminal �
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
@@ -138,8 +139,19 @@ async def set_active(username: str, active: bool) -> None:
             await revoke_user_sessions(user.id)
 
 
-async def enrol_device(username: str, label: str, secret: str | None = None) -> EnrolledDevice:
-    """Enrol a phone for a collector. ``secret`` is for the demo office only; normally drawn at random."""
+async def enrol_device(
+    username: str,
+    label: str,
+    secret: str | None = None,
+    *,
+    known_devices: Collection[int] | None = None,
+) -> EnrolledDevice:
+    """Enrol a phone for a collector. ``secret`` is for the demo office only; normally drawn at random.
+
+    ``known_devices``, when given, are the collector's phones the request was made knowing of:
+    if another one may sign in now (the same form sent twice, by a reload of its answer or a
+    double click; or another admin enrolling meanwhile), nothing is enrolled. A phone whose
+    secret was shown to nobody would otherwise stay able to sign in."""
     user = await get_user(username)
     if user.role != people.Role.COLLECTOR:
         raise UserError("devices are enrolled for collectors", "username")
@@ -151,12 +163,27 @@ async def enrol_device(username: str, label: str, secret: str | None = None) -> 
     )
     if len(secret) < credentials.DEVICE_SECRET_DIGITS:
         raise UserError(f"a device secret has {credentials.DEVICE_SECRET_DIGITS} digits", "secret")
-    device = await auth.Device.create(
-        user_id=user.id,
-        label=label or "téléphone",
-        secret_hash=credentials.digest(secret),
-        enrolled_at=now_utc(),
-    )
+    async with in_transaction():
+        if known_devices is not None:
+            # The collector's row locked (PostgreSQL; SQLite runs one write at a time): two
+            # sendings of the same form cannot both find no new phone.
+            await people.User.filter(id=user.id).select_for_update().first()
+            active = await auth.Device.filter(user_id=user.id, revoked_at=None).values_list(
+                "id", flat=True
+            )
+            unknown = sorted(set(active) - set(known_devices))
+            if unknown:
+                raise UserError(
+                    f"{user.username} has a phone enrolled since the request was prepared "
+                    f"(device {unknown[-1]}): no other one was enrolled",
+                    "knownDevices",
+                )
+        device = await auth.Device.create(
+            user_id=user.id,
+            label=label or "téléphone",
+            secret_hash=credentials.digest(secret),
+            enrolled_at=now_utc(),
+        )
     return EnrolledDevice(device.id, secret)
 
 

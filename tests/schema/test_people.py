@@ -37,6 +37,11 @@ mutation E($u: String!, $l: String!) {
   enrolDevice(username: $u, label: $l) { username secret device { id label active enrolledAt } }
 }
 """
+ENROL_KNOWING = """
+mutation E($u: String!, $l: String!, $known: [Int!]) {
+  enrolDevice(username: $u, label: $l, knownDevices: $known) { device { id } }
+}
+"""
 REVOKE = "mutation R($id: Int!) { revokeDevice(deviceId: $id) }"
 SET_SECTOR = """
 mutation S($name: String!, $c: String, $ids: [Int!], $names: [String!]) {
@@ -130,6 +135,30 @@ async def test_a_new_collector_gets_a_phone_whose_secret_is_shown_once(admin: Vi
     device = await auth.Device.get(id=enrolled["device"]["id"])
     assert secret not in device.secret_hash
     assert "secret" not in USERS
+
+
+async def test_a_request_sent_twice_enrols_one_phone(admin: Viewer) -> None:
+    await make.collector("jldelmas", "Moissac")  # enrolled with one phone already
+    first_phone = await auth.Device.get(label="Nokia 7110")
+    known = [first_phone.id]
+    enrolled = data_of(await run(admin, ENROL_KNOWING, u="jldelmas", l="Nokia", known=known))
+    # The same request again (a reload of its answer): the new phone was not known to it.
+    again = await run(admin, ENROL_KNOWING, u="jldelmas", l="Nokia", known=known)
+    assert again.errors is not None
+    extensions = again.errors[0].extensions or {}
+    assert (extensions.get("code"), extensions.get("argument")) == (
+        "BAD_USER_INPUT",
+        "knownDevices",
+    )
+    phones = await auth.Device.filter(user__username="jldelmas").values_list("id", flat=True)
+    assert sorted(phones) == [first_phone.id, enrolled["enrolDevice"]["device"]["id"]]
+    # Knowing of both, or of a revoked one no more: a third phone is enrolled.
+    await run(admin, REVOKE, id=first_phone.id)
+    known = [enrolled["enrolDevice"]["device"]["id"]]
+    assert data_of(await run(admin, ENROL_KNOWING, u="jldelmas", l="Nokia 2", known=known))
+    # Without the argument, as before: no check.
+    assert data_of(await run(admin, ENROL, u="jldelmas", l="Nokia 3"))
+    assert await auth.Device.filter(user__username="jldelmas").count() == 4
 
 
 async def test_a_revoked_phone_no_longer_signs_in(admin: Viewer) -> None:

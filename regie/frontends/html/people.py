@@ -23,7 +23,7 @@ mutation (checked and audited in the services), followed by a redirect to the pa
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from starlette.datastructures import FormData
@@ -77,6 +77,11 @@ SECTOR_EXISTS = N_("A sector already has this name: change it in its own form ab
 UNKNOWN_COLLECTOR = N_("Choose a collector from the list.")
 UNKNOWN_COMMUNE = N_("Tick communes from the list.")
 NO_SUCH_PHONE = N_("No enrolled phone with this number")
+ENROLLED_MEANWHILE = N_(
+    "A phone was enrolled for %(username)s since this page was shown (the same form sent twice?): "
+    "no other one was enrolled. Its code is shown once only: if it was lost, revoke that phone "
+    "and enrol a new one."
+)
 
 CREATED = N_("The account %(username)s was created.")
 CREATED_COLLECTOR = N_("The account %(username)s was created. Now enrol the collector’s phone.")
@@ -164,6 +169,20 @@ def _text(form: FormData, name: str, limit: int) -> str:
     """A text field, stripped, cut well beyond what any rule accepts (the rules then refuse it)."""
     value = form.get(name)
     return value.strip()[: limit * 2] if isinstance(value, str) else ""
+
+
+def _device_numbers(form: FormData, name: str) -> list[int] | Literal[False] | None:
+    """The device numbers a form lists, comma-separated; None when it has no such field (a form
+    of an older page: nothing to compare), False when it is not such a list."""
+    value = form.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return False
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    if len(parts) > 1000 or not all(part.isascii() and part.isdigit() for part in parts):
+        return False
+    return [int(part) for part in parts]
 
 
 def _secret(form: FormData, name: str) -> str:
@@ -375,7 +394,8 @@ async def enrol_device(request: Request) -> Response:
         form = await request.form()
         label = _text(form, "libelle", LABEL_MAX_LENGTH)
         kept = {"label": label}
-        if not csrf.valid(request, form):
+        known = _device_numbers(form, "telephones")
+        if not csrf.valid(request, form) or known is False:
             return await _people_page(
                 request, 400, error=_(FORM_EXPIRED), error_at=username, kept=kept
             )
@@ -384,13 +404,20 @@ async def enrol_device(request: Request) -> Response:
                 request, 400, error=_(LABEL_TOO_LONG), error_at=username, kept=kept
             )
         try:
+            # The phones the page showed: a second sending of this form (a reload of its
+            # answer, a double click) finds one more and enrols nothing.
             data = await _admin_query(
-                request, "office_enrol_device.graphql", {"username": username, "label": label}
+                request,
+                "office_enrol_device.graphql",
+                {"username": username, "label": label, "knownDevices": known},
             )
         except GraphQLFailed as failure:
             argument = _bad_input(failure)
             if argument is None:
                 raise
+            if argument == "knownDevices":
+                meanwhile = _(ENROLLED_MEANWHILE) % {"username": username}
+                return await _people_page(request, 409, error=meanwhile, error_at=username)
             message = LABEL_TOO_LONG if argument == "label" else NOT_APPLICABLE
             return await _people_page(request, 400, error=_(message), error_at=username, kept=kept)
         enrolled = data["enrolDevice"]

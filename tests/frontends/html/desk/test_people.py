@@ -176,6 +176,55 @@ async def test_a_new_collector_gets_a_phone_whose_code_is_shown_once_then_revoke
     ]
 
 
+async def test_the_enrol_form_sent_twice_enrols_one_phone(admin: httpx.AsyncClient) -> None:
+    # A reload of the page showing the new phone's code sends the form again: the collector
+    # would have a second phone able to sign in, whose code nobody saw.
+    listed = await admin.get(URL)
+    first = await auth.Device.get(label="Nokia 7110")
+    assert _phones_known_to_the_enrol_form(listed.text, "jldelmas") == str(first.id)
+    fields = {
+        "csrf": pages.csrf_of(listed.text),
+        "libelle": "Nokia 3310",
+        "telephones": _phones_known_to_the_enrol_form(listed.text, "jldelmas"),
+    }
+    enrolled = await admin.post(f"{URL}/jldelmas/telephones", data=fields)
+    assert enrolled.status_code == 200
+    assert re.search(r"\d{5} \d{5} \d{5} \d{5}", pages.text_of(enrolled.text))
+
+    again = await admin.post(f"{URL}/jldelmas/telephones", data=fields)
+    assert again.status_code == 409
+    pages.check_page(again.text)
+    text = pages.text_of(again.text)
+    assert "Un téléphone a été enrôlé pour jldelmas depuis l’affichage de cette page" in text
+    assert not re.search(r"\d{5} \d{5} \d{5} \d{5}", text)
+    assert await auth.Device.filter(user__username="jldelmas").count() == 2
+    # The page as it is now lists both phones: its form enrols a third.
+    fields["telephones"] = _phones_known_to_the_enrol_form(again.text, "jldelmas")
+    assert len(fields["telephones"].split(",")) == 2
+    third = await admin.post(f"{URL}/jldelmas/telephones", data=fields)
+    assert third.status_code == 200
+    assert await auth.Device.filter(user__username="jldelmas").count() == 3
+
+
+def _phones_known_to_the_enrol_form(markup: str, username: str) -> str:
+    found = re.search(
+        rf'action="{URL}/{username}/telephones">.*?name="telephones" value="([0-9,]*)"',
+        markup,
+        re.S,
+    )
+    assert found is not None, markup
+    return found.group(1)
+
+
+async def test_an_enrol_form_with_a_forged_phone_list_is_refused(admin: httpx.AsyncClient) -> None:
+    token = await csrf(admin)
+    refused = await admin.post(
+        f"{URL}/jldelmas/telephones", data={"csrf": token, "libelle": "X", "telephones": "1;drop"}
+    )
+    assert refused.status_code == 400
+    assert await auth.Device.filter(user__username="jldelmas").count() == 1
+
+
 async def test_a_weak_pin_is_refused_and_the_form_keeps_what_was_typed(
     admin: httpx.AsyncClient,
 ) -> None:

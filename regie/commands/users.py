@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from regie.db import auth, people
+from regie.db import people
 from regie.services import credentials, users
 from regie.services import people as people_service
 from regie.services.access import ROLE_SCOPES, Viewer
@@ -168,10 +168,13 @@ def run(args: argparse.Namespace, in_database: Runner) -> int:
 
 
 async def _list() -> None:
+    # Through the service every surface uses: the same order, and the same idea of "locked" (a
+    # hold that has ended is not one) as the people page.
     print(f"{'username':<16} {'role':<10} {'state':<10} {'devices':>7}  name")
-    for user in await people.User.all().order_by("role", "username"):
-        devices = await auth.Device.filter(user_id=user.id, revoked_at=None).count()
-        state = "inactive" if not user.active else ("locked" if user.locked_until else "active")
+    for person in await people_service.list_users(TERMINAL):
+        devices = sum(1 for device in person.devices if device.revoked_at is None)
+        state = "inactive" if not person.active else ("locked" if person.locked else "active")
         print(
-            f"{user.username:<16} {user.role.value:<10} {state:<10} {devices:>7}  {user.full_name}"
+            f"{person.username:<16} {person.role.value:<10} {state:<10} {devices:>7}  "
+            f"{person.full_name}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def test_an_admin_sets_up_a_collector_with_a_phone_from_the_terminal(
     listing = capsys.readouterr().out
     assert "jldelmas" in listing and "collector" in listing
     assert COLLECTOR_PIN not in listing and secret.group(1) not in listing
+
+
+def test_the_listing_says_locked_only_while_a_hold_lasts(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add = ["users", "add", "jldelmas", "--name", "Jean-Luc Delmas", "--role", "collector"]
+    assert run(monkeypatch, *add, "--stdin", stdin=COLLECTOR_PIN + "\n") == 0
+    assert run(monkeypatch, "users", "enrol-device", "jldelmas", "--label", "Nokia") == 0
+    capsys.readouterr()
+
+    def state_after_hold(until: str) -> str:
+        with sqlite3.connect(database.removeprefix("sqlite://")) as db:
+            db.execute("UPDATE app_user SET locked_until = ? WHERE username = 'jldelmas'", [until])
+        assert run(monkeypatch, "users", "list") == 0
+        (line,) = [line for line in capsys.readouterr().out.splitlines() if "jldelmas" in line]
+        return line.split()[2]
+
+    assert state_after_hold("2999-01-01 00:00:00+00:00") == "locked"
+    assert state_after_hold("2020-01-01 00:00:00+00:00") == "active"  # the hold has ended
 
 
 def test_weak_secrets_are_refused_with_the_rule(

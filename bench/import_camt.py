@@ -9,7 +9,7 @@ some come from the CAF, some are bank fees), imports it, and prints as a markdow
 - entries per second of the import on its own, next to a plain ``sqlite3.executemany`` of the
   same rows (the identity, payment and confirmation rows the import wrote, into an empty copy of
   the same tables and indexes) measured in the same run — target ≥ 25 %. The pair is measured
-  ``--runs`` times (3), each import into its own copy of the demo office and each baseline right
+  ``--runs`` times (5), each import into its own copy of the demo office and each baseline right
   after its import: the median ratio is the figure, the others are printed beside it;
 - peak memory (maximum resident set size of the process, and its growth during the import);
 - p50/p95/max of ``tenant(code)`` lookups (GraphQL executed in process, as office staff) issued
@@ -439,7 +439,7 @@ if __name__ == "__main__":
     )
     parser.add_argument("--no-cli", action="store_true", help="skip the other-process import")
     parser.add_argument(
-        "--runs", type=int, default=3, help="import/executemany pairs measured (median ratio)"
+        "--runs", type=int, default=5, help="import/executemany pairs measured (median ratio)"
     )
     options = parser.parse_args()
     asyncio.run(

@@ -160,12 +160,13 @@ def _shared_copy(data: bytes) -> int:
     """A file descriptor holding ``data``, for the children to read (see the module docstring):
     an anonymous in-memory file where the system has them (Linux), else an unlinked temporary
     file. The caller closes it."""
-    shared: int
+    shared: int | None = None
     if hasattr(os, "memfd_create"):
-        shared = os.memfd_create("regie-import", os.MFD_CLOEXEC)
-    else:  # pragma: no cover - not Linux
+        with contextlib.suppress(OSError):  # a sandbox may refuse the call
+            shared = os.memfd_create("regie-import", os.MFD_CLOEXEC)
+    if shared is None:
         with tempfile.TemporaryFile() as file:
-            shared = os.dup(file.fileno())
+            shared = os.dup(file.fileno())  # the file lives on while this descriptor is open
     try:
         view, written = memoryview(data), 0
         while written < len(data):

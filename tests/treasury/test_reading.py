@@ -66,6 +66,17 @@ def test_both_children_read_the_whole_shared_copy_of_the_file() -> None:
     assert reading_child.read_shared(other) == data
 
 
+def test_without_in_memory_files_the_copy_is_a_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(name: str, flags: int = 0) -> int:
+        raise PermissionError("memfd_create is not allowed here")
+
+    monkeypatch.setattr(os, "memfd_create", refused, raising=False)
+    data = b"<Document/>" * 1000
+    assert reading_child.read_shared(reading._shared_copy(data)) == data
+
+
 def test_the_child_starts_without_what_only_the_parent_or_other_formats_need() -> None:
     # Two children start for each large camt file: their start-up is part of every import.
     probe = (

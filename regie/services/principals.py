@@ -62,11 +62,31 @@ async def viewer_of_user_row(
     """The viewer of a user read by one's own query (``None`` when deactivated)."""
     if not active:
         return None
+    return viewer_with_communes(
+        user_id,
+        role,
+        await commune_ids_of(user_id, role),
+        scopes,
+        client_id=client_id,
+        session_id=session_id,
+    )
+
+
+def viewer_with_communes(
+    user_id: int,
+    role: people.Role,
+    commune_ids: frozenset[int] | None,
+    scopes: frozenset[str] | None = None,
+    *,
+    client_id: str | None = None,
+    session_id: int | None = None,
+) -> Viewer:
+    """The viewer of an active user whose communes (:func:`commune_ids_of`) the caller read."""
     allowed = ROLE_SCOPES[role]
     return Viewer(
         user_id=user_id,
         role=role,
-        commune_ids=await commune_ids_of(user_id, role),
+        commune_ids=commune_ids,
         scopes=allowed if scopes is None else scopes & allowed,
         client_id=client_id,
         session_id=session_id,

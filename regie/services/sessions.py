@@ -24,7 +24,7 @@ from regie.db import auth, people
 from regie.services import credentials, database
 from regie.services.access import Viewer
 from regie.services.clock import now_utc
-from regie.services.principals import viewer_of_user_row
+from regie.services.principals import viewer_with_communes
 
 COLLECTOR_MAX_FAILURES = 3
 OFFICE_MAX_FAILURES = 5
@@ -130,8 +130,9 @@ async def viewer_for_session(token: str, surface: str) -> Viewer | None:
     """
     if not token or len(token) > 100:
         return None
-    # It runs before every request: one hand-written query for the session, its user and its
-    # device, decoding only what the check needs (the ORM's rows cost a millisecond more).
+    # It runs before every request: one hand-written query for the session, its user, its device
+    # and a collector's communes (a row per commune), decoding only what the check needs (the
+    # ORM's rows cost a millisecond more; the communes were a statement of their own).
     rows = await database.fetch(
         _SESSION_CHECK.format(token=database.placeholder(1), surface=database.placeholder(2)),
         [credentials.digest(token), surface],
@@ -151,17 +152,26 @@ async def viewer_for_session(token: str, surface: str) -> Viewer | None:
     # Writing on every request would serialise readers on SQLite: refresh once a minute at most.
     if now - last_seen_at > timedelta(minutes=1):
         await auth.Session.filter(id=row["id"]).update(last_seen_at=now)
-    return await viewer_of_user_row(
-        row["user_id"], people.Role(row["role"]), bool(row["active"]), session_id=row["id"]
+    if not row["active"]:
+        return None
+    role = people.Role(row["role"])
+    # What principals.commune_ids_of reads: a collector's sectors' communes; all for the others.
+    communes = (
+        frozenset(r["commune_id"] for r in rows if r["commune_id"] is not None)
+        if role == people.Role.COLLECTOR
+        else None
     )
+    return viewer_with_communes(row["user_id"], role, communes, session_id=row["id"])
 
 
 _SESSION_CHECK = """
 SELECT s.id, s.user_id, s.last_seen_at, s.expires_at, s.revoked_at,
-       d.revoked_at AS device_revoked_at, u.role, u.active
+       d.revoked_at AS device_revoked_at, u.role, u.active, sc.commune_id
 FROM session s
 JOIN app_user u ON u.id = s.user_id
 LEFT JOIN device d ON d.id = s.device_id
+LEFT JOIN sector sec ON sec.collector_id = u.id
+LEFT JOIN sector_commune sc ON sc.sector_id = sec.id
 WHERE s.token_hash = {token} AND s.surface = {surface}
 """
 

@@ -2,9 +2,12 @@ from datetime import timedelta
 
 import pytest
 
-from regie.services import sessions, users
+from regie.db.people import Role
+from regie.services import principals, sessions, users
+from tests import factories
 from tests.auth import people as make
 from tests.conftest import COLLECTOR_PIN, DEVICE_SECRET, OFFICE_PASSWORD
+from tests.sql_counter import count_sql
 
 
 async def test_a_session_ends_after_its_idle_timeout(
@@ -65,3 +68,28 @@ async def test_only_the_digest_of_a_session_token_is_stored(db: object) -> None:
     opened = await sessions.sign_in_office("claire", OFFICE_PASSWORD)
     stored = await auth.Session.get(id=opened.session_id)
     assert opened.token not in stored.token_hash and len(stored.token_hash) == 64
+
+
+async def test_a_sessions_viewer_is_read_in_one_statement_with_the_collectors_communes(
+    db: object,
+) -> None:
+    await make.collector()  # sector "Secteur jldelmas": Moissac
+    await factories.commune("Castelsarrasin", "82100")
+    await factories.commune("Caussade", "82300")
+    await users.set_sector("Secteur Garonne", "jldelmas", ["Castelsarrasin"])
+    await make.office()
+    collector = await sessions.sign_in_collector("jldelmas", DEVICE_SECRET, COLLECTOR_PIN, "wml")
+    office = await sessions.sign_in_office("claire", OFFICE_PASSWORD)
+    expected = await principals.commune_ids_of(collector.user_id, Role.COLLECTOR)
+    assert expected is not None and len(expected) == 2  # Caussade is nobody's
+    with count_sql() as statements:
+        viewer = await sessions.viewer_for_session(collector.token, "wml")
+        staff = await sessions.viewer_for_session(office.token, "html")
+    assert viewer is not None and viewer.commune_ids == expected
+    assert staff is not None and staff.commune_ids is None  # office staff see every commune
+    assert len(statements) == 2  # one each: the session, its user, device and communes
+    # A collector whose sectors were all taken away sees nothing.
+    await users.set_sector("Secteur jldelmas", None, ["Moissac"])
+    await users.set_sector("Secteur Garonne", None, ["Castelsarrasin"])
+    viewer = await sessions.viewer_for_session(collector.token, "wml")
+    assert viewer is not None and viewer.commune_ids == frozenset()

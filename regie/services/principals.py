@@ -45,27 +45,12 @@ async def viewer_of(
     session_id: int | None = None,
 ) -> Viewer | None:
     """The viewer of an already loaded user (``None`` when deactivated)."""
-    return await viewer_of_user_row(
-        user.id, user.role, user.active, scopes, client_id=client_id, session_id=session_id
-    )
-
-
-async def viewer_of_user_row(
-    user_id: int,
-    role: people.Role,
-    active: bool,
-    scopes: frozenset[str] | None = None,
-    *,
-    client_id: str | None = None,
-    session_id: int | None = None,
-) -> Viewer | None:
-    """The viewer of a user read by one's own query (``None`` when deactivated)."""
-    if not active:
+    if not user.active:
         return None
     return viewer_with_communes(
-        user_id,
-        role,
-        await commune_ids_of(user_id, role),
+        user.id,
+        user.role,
+        await commune_ids_of(user.id, user.role),
         scopes,
         client_id=client_id,
         session_id=session_id,

@@ -50,7 +50,6 @@ _Stream = TypeVar("_Stream")
 # Where the ``regie`` package lives, for the child's import path (a checkout need not be installed).
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD_MODULE = "regie.treasury.reading_child"
-_WRITE_PIECE = 256 * 1024
 READ_AHEAD_BYTES = 4 * 1024 * 1024
 """How much of the child's output may wait in this process (about 20,000 records)."""
 

@@ -1,8 +1,8 @@
 """The child process of :mod:`regie.treasury.reading`: its entry point and the frames it writes.
 
 ``python -m regie.treasury.reading_child MODE FORMAT FD`` reads the file's bytes from the file
-descriptor ``FD`` (an in-memory file the parent wrote them to), runs the readers (:mod:`regie.treasury.readers`)
-and writes frames on its standard output (the protocol is described in
+descriptor ``FD`` (an in-memory file the parent wrote them to), runs the readers
+(:mod:`regie.treasury.readers`) and writes frames on its standard output (the protocol is described in
 :mod:`regie.treasury.reading`). Two such processes start for each large camt file, so this module
 imports only what the child needs: not asyncio, which only the parent's side needs and which took
 a quarter of the child's start-up (the CFONB and CSV readers are left out too, see

@@ -48,22 +48,30 @@ def _by_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(import_service, "_write_in_one_call", general_path)
 
 
+def _held_after_first_call(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> tuple[asyncio.Event, asyncio.Event]:
+    """The import service's ``name`` waits once its first call is done: ``reached`` is set
+    then, and that call returns once ``go_on`` is set."""
+    reached, go_on = asyncio.Event(), asyncio.Event()
+    original = getattr(import_service, name)
+
+    async def held(*args: Any) -> Any:
+        done = await original(*args)
+        if not reached.is_set():
+            reached.set()
+            await go_on.wait()
+        return done
+
+    monkeypatch.setattr(import_service, name, held)
+    return reached, go_on
+
+
 def _first_write_held_open(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
     """The first chunk written holds its transaction open: ``inside`` is set once its rows are
     written (not committed), and it commits once ``go_on`` is set."""
     _by_the_general_path(monkeypatch)
-    inside, go_on = asyncio.Event(), asyncio.Event()
-    write = import_service._write
-
-    async def first_held_open(*args: Any) -> Any:
-        written = await write(*args)
-        if not inside.is_set():
-            inside.set()
-            await go_on.wait()
-        return written
-
-    monkeypatch.setattr(import_service, "_write", first_held_open)
-    return inside, go_on
+    return _held_after_first_call(monkeypatch, "_write")
 
 
 @pytest.mark.usefixtures("sqlite_file")
@@ -283,18 +291,7 @@ def _paused_after_first_chunk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[asyncio.Event, asyncio.Event]:
     """The import stops once its first chunk has committed (``paused``) until ``go_on`` is set."""
-    paused, go_on = asyncio.Event(), asyncio.Event()
-    try_chunk = import_service._try_chunk
-
-    async def pausing(*args: Any) -> Any:
-        applied = await try_chunk(*args)
-        if not paused.is_set():
-            paused.set()
-            await go_on.wait()
-        return applied
-
-    monkeypatch.setattr(import_service, "_try_chunk", pausing)
-    return paused, go_on
+    return _held_after_first_call(monkeypatch, "_try_chunk")
 
 
 @pytest.mark.usefixtures("sqlite_file")

@@ -44,6 +44,7 @@ from regie.treasury.readers.xml_index import (
     collect_into,
     text,
 )
+from regie.treasury.readers.xml_pieces import PIECE_TAG, CannotCut, Pieces
 from regie.treasury.readers.xml_safety import (
     DEFAULT_MAX_BYTES,
     check_xml,
@@ -210,11 +211,17 @@ _HEADER, _ACCOUNT, _BALANCE, _ENTRY_ELEMENT = range(4)
 _Seen = tuple[int, Element, int, int]
 
 
-def _walk(data: bytes, message: Message, *, entries: bool) -> Iterator[_Seen]:
+def _walk(
+    data: bytes, message: Message, *, entries: bool, pieces: Pieces | None = None
+) -> Iterator[_Seen]:
     """Stream the document, handing out the parts a pass needs and discarding them afterwards:
     the group header, the accounts and the balances for the structural pass; the accounts and the
     entries (`entries=True`) for the entries pass. An entry counts when its parent is a report; a
     report ends a numbering when its parent is the message element.
+
+    With `pieces` (the entries pass), the skeleton is streamed and each piece of entries parsed
+    whole where its placeholder stands (see `xml_pieces`): its entries have bare tags. Anything
+    that does not parse as cut raises `CannotCut`, before the entry it would have handed out.
 
     A handed-out element is valid only until the generator resumes. Only "end" events are asked
     for: a "start" event per entry doubled the per-entry cost of the stream, and what the start
@@ -227,15 +234,27 @@ def _walk(data: bytes, message: Message, *, entries: bool) -> Iterator[_Seen]:
     wanted = [message_tag, report_tag, account_tag, entry_tag]
     if not entries:
         wanted += [header_tag, balance_tag]
+    if pieces is not None:
+        wanted.append(PIECE_TAG)
     seen_message = False
     report = 1  # the report being read: one more than the reports that have ended
     entry = 0
+    source = data if pieces is None else pieces.skeleton
     try:
-        for _, element in safe_iterparse(BytesIO(data), events=("end",), tags=wanted):
+        for _, element in safe_iterparse(BytesIO(source), events=("end",), tags=wanted):
             tag = element.tag
             parent = element.getparent()
             parent_tag = None if parent is None else parent.tag
-            if tag == entry_tag:
+            if tag == PIECE_TAG:
+                if parent_tag == report_tag:
+                    number = int(element.get("n"))
+                    for piece_element in pieces.parse(number, parent.nsmap, message.namespace):  # type: ignore[union-attr]
+                        if piece_element.tag == "Ntry":
+                            entry += 1
+                            yield _ENTRY_ELEMENT, piece_element, report, entry
+                        elif piece_element.tag == "Acct":  # an account between entries: rare
+                            raise CannotCut(f"piece {number} holds an account")
+            elif tag == entry_tag:
                 if parent_tag == report_tag:
                     entry += 1
                     if entries:
@@ -259,8 +278,12 @@ def _walk(data: bytes, message: Message, *, entries: bool) -> Iterator[_Seen]:
             elif tag == message_tag and _is_root_child(element):
                 seen_message = True
     except etree.XMLSyntaxError as exc:
+        if pieces is not None:
+            raise CannotCut("the skeleton does not parse") from None
         raise _syntax_error(exc) from None
     if not seen_message:
+        if pieces is not None:
+            raise CannotCut("the skeleton has no message")
         raise _no_message(message)
 
 
@@ -496,15 +519,40 @@ if len(BankEntry._fields) != 20:  # pragma: no cover - a field was added: `_bank
     raise RuntimeError("_bank_entry builds a BankEntry from all of its fields")
 
 
-def _entries(data: bytes, message: Message) -> Iterator[BankEntry | RejectedEntry]:
-    """The records of the entries, one entry at a time."""
+def _entries(
+    data: bytes, message: Message, *, cut: bool = True
+) -> Iterator[BankEntry | RejectedEntry]:
+    """The records of the entries, one entry at a time: read in pieces where the document can
+    be cut (`xml_pieces`), else streamed; streamed from where the pieces stopped if one of them
+    turns out not to parse as cut."""
     ids = UniqueIds()
-    account: _AccountSeen = _AccountSeen(None, None)
+    report_element = message.report_element
+    pieces = Pieces.cut(data, "Ntry", report_element) if cut else None
+    handed = 0  # entries whose records were handed out from the pieces
+    if pieces is not None:
+        account: _AccountSeen = _AccountSeen(None, None)
+        entry_tree, transaction_tree = _ENTRY.tree(""), _TX.tree("")  # bare tags
+        try:
+            for seen, element, report, entry in _walk(data, message, entries=True, pieces=pieces):
+                if seen == _ENTRY_ELEMENT:
+                    position = f"{report_element} {report}, Ntry {entry}"
+                    yield from _entry_records(
+                        element, entry_tree, transaction_tree, position, account, ids
+                    )
+                    handed += 1
+                else:
+                    account = _account(element, message)
+            return
+        except CannotCut:
+            pass  # the same entries, in the same order, streamed: those handed out are skipped
+    account = _AccountSeen(None, None)
     entry_tree = _ENTRY.tree(message.namespace)
     transaction_tree = _TX.tree(message.namespace)
-    report_element = message.report_element
     for seen, element, report, entry in _walk(data, message, entries=True):
         if seen == _ENTRY_ELEMENT:
+            if handed:
+                handed -= 1
+                continue
             position = f"{report_element} {report}, Ntry {entry}"
             yield from _entry_records(element, entry_tree, transaction_tree, position, account, ids)
         else:

@@ -66,8 +66,8 @@ class Paths:
         return found
 
     def tree(self, namespace: str) -> _Tree:
-        """The walk's guide for `namespace`, for a reader that calls `collect_into` itself (once
-        per file, not once per element)."""
+        """The walk's guide for `namespace` ("" for elements in no namespace), for a reader that
+        calls `collect_into` itself (once per file, not once per element)."""
         tree = self._trees.get(namespace)
         if tree is None:
             tree = self._trees[namespace] = self._build(namespace)
@@ -79,7 +79,7 @@ class Paths:
             level = root
             steps = path.split("/")
             for depth, step in enumerate(steps, start=1):
-                tag = f"{{{namespace}}}{step}"
+                tag = f"{{{namespace}}}{step}" if namespace else step  # "": no namespace
                 wanted, below = level.get(tag, (None, None))
                 if depth == len(steps):
                     level[tag] = (slot, below)

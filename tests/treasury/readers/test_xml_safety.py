@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from regie.treasury.readers import camt
+from regie.treasury.readers import camt, xml_safety
 from regie.treasury.readers.xml_safety import DEFAULT_MAX_BYTES, check_xml, safe_iterparse
 from regie.treasury.records import StructuralError
 
@@ -165,3 +165,11 @@ def test_the_default_size_cap_is_50_megabytes() -> None:
     assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
     with pytest.raises(StructuralError, match="bytes accepted"):
         check_xml(b"<d>" + b" " * DEFAULT_MAX_BYTES + b"</d>")
+
+
+def test_markup_is_found_by_its_second_byte_among_lookalikes() -> None:
+    text = b"<a>Oui ! Quoi ? <b>!</b> <!-- note --></a>"
+    assert xml_safety.markup_in(text, 0, (b"<!", b"<?")) == b"<!"
+    assert xml_safety.markup_in(text, 0, (b"<?",)) is None
+    assert xml_safety.markup_in(text, 0, (b"<!DOCTYPE", b"<!ENTITY")) is None
+    assert xml_safety.markup_in(b"<a/><!ENTITY x>", 0, (b"<!DOCTYPE", b"<!ENTITY")) == b"<!ENTITY"

@@ -18,7 +18,8 @@ after it elsewhere.
 
 Everything but the writes happens outside the transactions: records are matched a few thousand
 at a time (a handful of queries), rows are built, and only then does a transaction run. A file's
-next records are matched while its current chunk is written. Files and pushes are applied on a
+next records are matched while its current chunk is written, and a large file's first records
+while the file itself is still being checked (:class:`EarlyMatching`). Files and pushes are applied on a
 connection of their own (:func:`regie.services.database.own_connection`): lookups do not wait
 for their transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS, nor for a push
 waiting for a file's. On an in-memory SQLite database everything shares the one connection every
@@ -79,6 +80,9 @@ held chunks below the time on a quick machine: each chunk rewrites the payments'
 the snapshots it touches, and 20,000 cost the importing process a tenth less CPU."""
 PLAN_SIZE = 2000
 """Records matched together, then written in as many transactions as their size calls for."""
+EARLY_RECORDS = 30_000
+"""Records a file's import reads and matches at most before the file's checks accept it (see
+:class:`EarlyMatching`): about what its reader has ready by then."""
 STALE_AFTER = timedelta(seconds=60)
 """An importer that made no progress for this long is presumed dead; its batch may be resumed."""
 MAX_ATTEMPTS = 5
@@ -298,6 +302,54 @@ class _IterableSource:
                 ahead.exception()  # retrieved: the import's own outcome is what is reported
 
 
+class EarlyMatching:
+    """A file's first records, read and matched while the file is still being checked.
+
+    Nothing may be written before the checks accept the whole file, but reading and matching
+    write nothing: on a large camt file the checks take a third of a second, during which the
+    import used to wait with its reader's records ready. :func:`run_import` starts with what was
+    matched here. Matched before the batch was claimed, these records' chunks are written as any
+    chunk matched ahead of the writes before it: their writes check that the declared payments
+    they confirm are still declared, and identity keys that another importer wrote meanwhile
+    roll the chunk back (see _apply_chunk), to be matched again.
+
+    It stops at the first batch with a returned payment (whose original may be among the
+    payments written before it: such a batch is matched once they are), at ``limit`` records,
+    or when told to.
+    """
+
+    def __init__(self, source: RecordSource, limit: int = EARLY_RECORDS) -> None:
+        self.source = source
+        self._stopping = False
+        self._task = asyncio.create_task(self._match(limit))
+
+    async def _match(self, limit: int) -> tuple[list[_Planned], list[Record], Exception | None]:
+        """The records matched, those read and not matched (a batch with a return), and the
+        error that ended the reading, if any."""
+        bulk_payers = await matcher.registered_bulk_payers()
+        planned: list[_Planned] = []
+        while not self._stopping and len(planned) < limit:
+            records, failure = await _take(self.source, PLAN_SIZE, PLAN_SIZE)
+            if any(isinstance(r, BankEntry) and matcher.is_return(r) for r in records):
+                return planned, records, failure
+            planned += await _sort_out(records, bulk_payers)
+            if failure is not None or len(records) < PLAN_SIZE:
+                return planned, [], failure  # the end of the records, or of the reading
+        return planned, [], None
+
+    async def stop(self) -> tuple[list[_Planned], list[Record], Exception | None]:
+        """What was read and matched, once the batch under way is (a few milliseconds)."""
+        self._stopping = True
+        return await self._task
+
+    async def cancel(self) -> None:
+        """Stop at once: the file was refused, or the import is stopping."""
+        self._task.cancel()
+        await asyncio.wait([self._task])
+        if not self._task.cancelled():
+            self._task.exception()  # retrieved: the import reports its own outcome
+
+
 async def run_import(
     request: ImportRequest,
     records: Iterable[Record] | RecordSource,
@@ -306,11 +358,13 @@ async def run_import(
     progress: Progress | None = None,
     chunk_size: int | None = None,
     reader: Executor | None = None,
+    early: EarlyMatching | None = None,
 ) -> ImportReport:
     """Apply ``records`` as the batch ``request`` describes; see the module docstring.
 
     ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
-    current one is applied) or a :class:`RecordSource`. ``chunk_size`` fixes the entries per
+    current one is applied) or a :class:`RecordSource`; ``early``, the records of that source
+    already read and matched. ``chunk_size`` fixes the entries per
     transaction; by default they follow how long transactions take (:class:`_ChunkSizer`).
     The import runs on a database connection of its own where there can be one
     (:func:`regie.services.database.own_connection`): a push too, so that while it waits for a
@@ -318,9 +372,15 @@ async def run_import(
     """
     a_file = request.channel == imports.ImportChannel.FILE
     with garbage.fewer_collections() if a_file else contextlib.nullcontext():
+        try:
+            matched_early = await early.stop() if early is not None else ([], [], None)
+        except BaseException:
+            if early is not None:
+                await early.cancel()
+            raise
         async with database.own_connection():
             return await _run_import(
-                request, records, expected_records, progress, chunk_size, reader
+                request, records, expected_records, progress, chunk_size, reader, matched_early
             )
 
 
@@ -331,11 +391,22 @@ async def _run_import(
     progress: Progress | None,
     chunk_size: int | None,
     reader: Executor | None,
+    matched_early: tuple[list[_Planned], list[Record], Exception | None],
 ) -> ImportReport:
     owner = _owner_token()
     batch, refusal, resumed = await _claim(request, owner)
     if refusal is not None:
         return await _refused_report(batch, refusal)
+    # What EarlyMatching read before the claim comes first: (records, their plans or None).
+    early_planned, early_rest, early_failure = matched_early
+    early_batches: list[tuple[list[Record], list[_Planned] | None]] = [
+        (batch_records, plans)
+        for batch_records, plans in (
+            ([item.record for item in early_planned], early_planned),
+            (early_rest, None),
+        )
+        if batch_records
+    ]
 
     source = records if isinstance(records, RecordSource) else _IterableSource(records, reader)
     skip = batch.records_done
@@ -373,7 +444,18 @@ async def _run_import(
         writes = _Writes(pipelined=reading_context is not None)
         try:
             while True:
-                records, failure = await _take(source, sizer.size, max(sizer.size, PLAN_SIZE))
+                matched: list[_Planned] | None = None
+                if early_batches:
+                    records, matched = early_batches.pop(0)
+                    failure = None if early_batches else early_failure
+                elif early_failure is not None:  # the reading failed before any record
+                    records, failure = [], early_failure
+                else:
+                    # As many as a chunk holds, or what has come once the writes are waiting:
+                    # a reader slower than the writes makes smaller chunks, not idle writes.
+                    records, failure = await _take(
+                        source, PLAN_SIZE, max(sizer.size, PLAN_SIZE), writes.idle
+                    )
                 if not records and failure is None:
                     break
                 start = position
@@ -382,13 +464,17 @@ async def _run_import(
                     continue  # applied before the interruption
                 if start < skip:
                     records = records[skip - start :]
+                    if matched is not None:
+                        matched = matched[skip - start :]
                 # A return finds its original among the payments already written: with one in
                 # the batch, each chunk is matched once the chunks before it are written.
                 together = not any(
                     isinstance(r, BankEntry) and matcher.is_return(r) for r in records
                 )
                 ahead = together and writes.busy
-                if together:
+                if matched is not None:
+                    planned, ahead = matched, True  # matched before the batch was claimed
+                elif together:
                     # While the previous chunk is being written, on a connection that reads what
                     # is committed: its writes check that nothing they rely on went stale.
                     planned = await _plan(records, bulk_payers, reading_context if ahead else None)
@@ -477,6 +563,10 @@ class _Writes:
     @property
     def busy(self) -> bool:
         return self._task is not None
+
+    def idle(self) -> bool:
+        """Whether no write is under way (what follows the last one may still be to run)."""
+        return self._task is None or self._task.done()
 
     async def start(
         self,
@@ -606,10 +696,11 @@ async def rejected_lines(batch_id: int, limit: int = 1000) -> list[tuple[str, st
 
 
 async def _take(
-    source: RecordSource, piece: int, total: int
+    source: RecordSource, piece: int, total: int, enough: Callable[[], bool] | None = None
 ) -> tuple[list[Record], Exception | None]:
-    """Up to ``total`` records, read ``piece`` at a time, and the error that stopped the reading
-    early, if any (the records read before it are still applied)."""
+    """Up to ``total`` records, read ``piece`` at a time, fewer if ``enough()`` says so after a
+    piece, and the error that stopped the reading early, if any (the records read before it are
+    still applied)."""
     records: list[Record] = []
     while len(records) < total:
         try:
@@ -619,6 +710,8 @@ async def _take(
         if not taken:
             break
         records += taken
+        if enough is not None and enough():
+            break
     return records, None
 
 

@@ -129,15 +129,30 @@ async def import_file(
             None, functools.partial(_FileFacts.of, data, progress=progress is not None)
         )
         try:
-            header, child = await ChildReader.start(data, format)
+            verdict, child = await ChildReader.begin(data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
             await asyncio.wait([facts])
             return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
+        # The first records are matched while the file is checked (nothing is written before).
+        early = imports.EarlyMatching(child) if child.reads_ahead else None
         try:
+            try:
+                header = await verdict
+            except (StructuralError, ValueError) as error:
+                await asyncio.wait([facts])
+                return imports.ImportReport(
+                    imports.Outcome.REFUSED, f"Refused: {error}", format=format
+                )
             return await _apply(
-                header, child, None, await facts, source, name, user_id, progress, chunk_size
-            )
+                header, child, None, await facts, source, name, user_id, progress, chunk_size,
+                early,
+            )  # fmt: skip
         finally:
+            if early is not None:
+                await early.cancel()  # nothing, once the import has taken what it matched
+            if not verdict.done():
+                verdict.cancel()
+                await asyncio.wait([verdict])
             await child.close()
     # One reading thread per file: lxml parsers must stay in the thread that created them.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="regie-reader") as reader:
@@ -168,6 +183,7 @@ async def _apply(
     user_id: int | None,
     progress: imports.Progress | None,
     chunk_size: int | None,
+    early: imports.EarlyMatching | None = None,
 ) -> imports.ImportReport:
     request = imports.ImportRequest(
         channel=ImportChannel.FILE,
@@ -186,6 +202,7 @@ async def _apply(
         progress=progress,
         chunk_size=chunk_size,
         reader=reader,
+        early=early,
     )
     report.format = header.format
     return report

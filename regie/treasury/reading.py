@@ -15,9 +15,10 @@ temporary file) that each child reads from its start: pushed through each child'
 A camt file is read by two children at once: one runs the structural checks (well-formed, the
 message and its balances) and reports the header or the refusal, while the other reads the
 entries from the start. Nothing is applied before the first one has accepted the whole file, but
-the entries are ready when it has: the checks used to come first in one child, a fifth of a
-second during which the import could do nothing. Other formats are read by one child doing both,
-the checks first (their records come out of the same pass).
+the entries are read, and the first ones matched (:class:`regie.services.imports.EarlyMatching`),
+meanwhile: the checks used to come first in one child, a fifth of a second during which the
+import could do nothing. Other formats are read by one child doing both, the checks first (their
+records come out of the same pass).
 
 Frames are a 4-byte little-endian length and a :mod:`marshal` payload (plain tuples: nothing but our
 own child's output is ever decoded, and marshal decodes ten times faster than pickling the records):
@@ -65,11 +66,33 @@ class ChildReader:
         self._process = process
         self._buffer: list[Record] = []
         self._ended = False
+        self.reads_ahead = False
+        """Whether its records may be taken before the checks' verdict (see :meth:`begin`)."""
 
     @classmethod
     async def start(cls, data: bytes, format_name: str | None) -> tuple[FileHeader, ChildReader]:
         """Start reading ``data``; returns the header once the whole file passed the structural
         checks. Raises what the reader raised (StructuralError, ValueError) when it refused it."""
+        verdict, reader = await cls.begin(data, format_name)
+        try:
+            return await verdict, reader
+        except BaseException:
+            await reader.close()
+            raise
+
+    @classmethod
+    async def begin(
+        cls, data: bytes, format_name: str | None
+    ) -> tuple[asyncio.Task[FileHeader], ChildReader]:
+        """Start reading ``data``; returns the structural checks' verdict to come (a task whose
+        result is the header, or which raises what the reader raised: StructuralError,
+        ValueError) and the reader of the records. The caller closes the reader.
+
+        A camt file's entries are read by a child of their own (``reads_ahead``): its records
+        may be taken, and matched, while the other child is still checking the file; nothing
+        may be written before the verdict. Otherwise the records follow the verdict in the same
+        child's output, and are taken after it.
+        """
         entries_apart = entries_read_apart(data, format_name)
         shared = _shared_copy(data)
         try:
@@ -83,20 +106,22 @@ class ChildReader:
                     raise
         finally:
             os.close(shared)  # each child holds its own descriptor now
+        reader.reads_ahead = entries_apart
+        return asyncio.create_task(checker._verdict(closes=entries_apart)), reader
+
+    async def _verdict(self, *, closes: bool) -> FileHeader:
+        """The checks' verdict, the first frame of this child; ``closes``: the child's only work
+        (it checks only), which ends with it."""
         try:
-            frame = await checker._frame()
+            frame = await self._frame()
             if frame[0] == "refused":
                 _, kind, message = frame
                 raise (StructuralError if kind == "StructuralError" else ValueError)(message)
-            header = pickle.loads(frame[1])  # noqa: S301 - our own child's output
-            if entries_apart:
-                await checker.close()  # its work is done
-        except BaseException:
-            await checker.close()
-            if reader is not checker:
-                await reader.close()
-            raise
-        return header, reader
+            header: FileHeader = pickle.loads(frame[1])  # noqa: S301 - our own child's output
+            return header
+        finally:
+            if closes:
+                await self.close()
 
     @classmethod
     async def _spawn(cls, mode: str, format_name: str | None, shared: int) -> ChildReader:

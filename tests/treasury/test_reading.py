@@ -4,6 +4,7 @@ exactly-once guarantees as when they are read in a thread of the importing proce
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from regie.db import imports, ledger
+from regie.db import imports, ledger, matching
 from regie.services import accounts
+from regie.services import imports as import_service
 from regie.services.imports import Outcome
 from regie.treasury import importer, reading, reading_child
 from regie.treasury.readers import read_any
@@ -184,13 +186,16 @@ async def test_a_child_that_dies_mid_file_leaves_whole_chunks_and_a_rerun_comple
     async def dies_after_two_chunks(self: reading.ChildReader, count: int) -> list[object]:
         taken["n"] += 1
         if taken["n"] == 3:  # killed, and what it had written lost with it
-            self._process.kill()
+            with contextlib.suppress(ProcessLookupError):  # it may have ended already
+                self._process.kill()
             await self._process.wait()
             self._buffer.clear()
             ended = asyncio.StreamReader()
             ended.feed_eof()
             self._process.stdout = ended
-        return await original(self, count)  # type: ignore[return-value]
+        # A chunk's worth at a time, however many are asked for (the first records are taken
+        # 2,000 at a time while the file is checked).
+        return await original(self, min(count, 250))  # type: ignore[return-value]
 
     monkeypatch.setattr(reading.ChildReader, "take", dies_after_two_chunks)
     with pytest.raises(reading.ChildReaderFailed):
@@ -217,4 +222,70 @@ async def test_the_same_large_file_imported_concurrently_through_children_is_app
     )
     assert [r.outcome for r in reports].count(Outcome.IMPORTED) == 1
     assert await ledger.Payment.filter(lease_id=lease.id).count() == 900
+    assert await accounts.stale_snapshots() == []
+
+
+def _verdict_after_early_matching(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Hold the checks' verdict back until records were matched early (5 s at most); returns
+    the sizes of the batches matched, as they are."""
+    matched: list[int] = []
+    sort_out, verdict = import_service._sort_out, reading.ChildReader._verdict
+
+    async def counting(*args: object) -> list[object]:
+        planned = await sort_out(*args)  # type: ignore[arg-type]
+        matched.append(len(planned))
+        return planned  # type: ignore[return-value]
+
+    async def after_early_matching(self: reading.ChildReader, *, closes: bool) -> object:
+        for _ in range(500):
+            if matched:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # time for the next batch to come
+        return await verdict(self, closes=closes)
+
+    monkeypatch.setattr(import_service, "_sort_out", counting)
+    monkeypatch.setattr(reading.ChildReader, "_verdict", after_early_matching)
+    return matched
+
+
+@pytest.mark.usefixtures("db")
+async def test_records_matched_while_the_file_is_checked_are_never_written_when_it_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await factories.tenant_with_lease("Martin", code="1004300")
+    matched = _verdict_after_early_matching(monkeypatch)
+    data = _file(6000)
+    broken = data[: len(data) - 100]  # its end cut off: refused by the checks
+    report = await importer.import_file(broken, source="t", child_reader_from_bytes=0)
+    assert report.outcome == Outcome.REFUSED and "not well-formed" in report.message
+    assert sum(matched) >= 2000  # matched, then dropped
+    assert not await imports.ImportBatch.exists()
+    assert not await ledger.Payment.filter(source=ledger.PaymentSource.TREASURY_FILE).exists()
+    assert not await imports.ImportedEntry.exists()
+
+
+@pytest.mark.usefixtures("db")
+async def test_a_return_among_the_first_records_finds_its_original_written_before_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tenant, lease = await factories.tenant_with_lease("Martin", code="1004300")
+    await factories.bill(lease, date(2026, 3, 1))
+    await matching.DirectDebitMandate.create(reference="RUM-OPH-1004300", tenant_id=tenant.id)
+    matched = _verdict_after_early_matching(monkeypatch)
+    common = {"mandate": "RUM-OPH-1004300", "end_to_end": "PRLV-202603-1004300"}
+    txs = [Tx("450.00", "D1", domain=("PMNT", "RDDT", "ESDD"), **common)]  # type: ignore[arg-type]
+    txs += [Tx("1.00", f"CH-{i:05d}", ustrd=("LOC 1004300",)) for i in range(3000)]
+    txs.append(
+        Tx("450.00", "R1", credit=False, reversal=True, return_reason="AM04",
+           domain=("PMNT", "RDDT", "UPDD"), **common)  # type: ignore[arg-type]
+    )  # fmt: skip
+    report = await importer.import_file(
+        camt054(txs, message_id="EARLY-RETURN"), source="t", child_reader_from_bytes=0
+    )
+    assert matched[0] == 2000  # the first batch, matched early; the one with the return later
+    assert report.outcome == Outcome.IMPORTED
+    assert (report.counts.read, report.counts.matched) == (3002, 3002)
+    collected = await ledger.Payment.get(lease_id=lease.id, amount_cents=45000)
+    assert collected.status == ledger.PaymentStatus.REJECTED
     assert await accounts.stale_snapshots() == []

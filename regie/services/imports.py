@@ -19,11 +19,11 @@ after it elsewhere.
 Everything but the writes happens outside the transactions: records are matched a few thousand
 at a time (a handful of queries), rows are built, and only then does a transaction run. A file's
 next records are matched while its current chunk is written, and a large file's first records
-while the file itself is still being checked (:class:`EarlyMatching`). Files and pushes are applied on a
-connection of their own (:func:`regie.services.database.own_connection`): lookups do not wait
-for their transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS, nor for a push
-waiting for a file's. On an in-memory SQLite database everything shares the one connection every
-lookup waits for: transactions are sized to TRANSACTION_SECONDS.
+while the file itself is still being checked (:class:`EarlyMatching`). Files and pushes are
+applied on a connection of their own (:func:`regie.services.database.own_connection`): lookups
+do not wait for their transactions, sized to last about OWN_CONNECTION_TRANSACTION_SECONDS, nor
+for a push waiting for a file's. On an in-memory SQLite database everything shares the one
+connection every lookup waits for: transactions are sized to TRANSACTION_SECONDS.
 
 Pending and information-only entries (camt ``PDNG``/``INFO``) are counted and not applied; they
 leave no identity row, so the booked entry that follows is applied.
@@ -319,7 +319,7 @@ class EarlyMatching:
     """
 
     def __init__(self, source: RecordSource, limit: int = EARLY_RECORDS) -> None:
-        self.source = source
+        self._source = source
         self._stopping = False
         self._task = asyncio.create_task(self._match(limit))
 
@@ -329,7 +329,7 @@ class EarlyMatching:
         bulk_payers = await matcher.registered_bulk_payers()
         planned: list[_Planned] = []
         while not self._stopping and len(planned) < limit:
-            records, failure = await _take(self.source, PLAN_SIZE, PLAN_SIZE)
+            records, failure = await _take(self._source, PLAN_SIZE, PLAN_SIZE)
             if any(isinstance(r, BankEntry) and matcher.is_return(r) for r in records):
                 return planned, records, failure
             planned += await _sort_out(records, bulk_payers)
@@ -364,8 +364,8 @@ async def run_import(
 
     ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
     current one is applied) or a :class:`RecordSource`; ``early``, the records of that source
-    already read and matched. ``chunk_size`` fixes the entries per
-    transaction; by default they follow how long transactions take (:class:`_ChunkSizer`).
+    already read and matched. ``chunk_size`` fixes the entries per transaction; by default they
+    follow how long transactions take (:class:`_ChunkSizer`).
     The import runs on a database connection of its own where there can be one
     (:func:`regie.services.database.own_connection`): a push too, so that while it waits for a
     file's transaction the lookups sharing the process's connection do not wait with it.

@@ -245,14 +245,15 @@ def _walk(
             tag = element.tag
             parent = element.getparent()
             parent_tag = None if parent is None else parent.tag
-            if tag == PIECE_TAG:
-                if parent_tag == report_tag:
+            if tag == PIECE_TAG and pieces is not None:
+                if parent_tag == report_tag:  # its elements are the report's children
                     number = int(element.get("n"))
-                    for piece_element in pieces.parse(number, parent.nsmap, message.namespace):  # type: ignore[union-attr]
-                        if piece_element.tag == "Ntry":
+                    in_scope = parent.nsmap
+                    for child in pieces.parse(number, in_scope, message.namespace):
+                        if child.tag == "Ntry":
                             entry += 1
-                            yield _ENTRY_ELEMENT, piece_element, report, entry
-                        elif piece_element.tag == "Acct":  # an account between entries: rare
+                            yield _ENTRY_ELEMENT, child, report, entry
+                        elif child.tag == "Acct":  # an account between entries: rare
                             raise CannotCut(f"piece {number} holds an account")
             elif tag == entry_tag:
                 if parent_tag == report_tag:

@@ -218,3 +218,16 @@ def test_a_broken_document_fails_where_the_streamed_reading_fails() -> None:
         assert "not well-formed" in str(caught.value)
         handed.append(got)
     assert handed[0] == handed[1]
+
+
+def test_a_byte_order_mark_is_kept_before_every_piece() -> None:
+    data = b"\xef\xbb\xbf" + document("08", account() + entries("08", 20))
+    read, cut = both(data)
+    assert cut and len(read) == 24
+
+
+def test_utf_16_is_streamed() -> None:
+    text = document("08", account() + entries("08", 6)).decode()
+    data = text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
+    read, cut = both(data)
+    assert not cut and len(read) == 8

@@ -38,6 +38,9 @@ class Broker(Protocol):
     def subscribe(self, *channels: str) -> AsyncIterator[dict[str, Any]]:
         """Messages published on ``channels`` from now on, until the caller stops iterating."""
 
+    def reaches(self, channel: str) -> bool:
+        """Whether a message published on ``channel`` may reach a subscriber."""
+
     async def close(self) -> None: ...
 
 
@@ -60,6 +63,9 @@ class InProcessBroker:
 
     def has_subscribers(self, channel: str) -> bool:
         return bool(self._subscribers.get(channel))
+
+    def reaches(self, channel: str) -> bool:
+        return channel in self._subscribers  # the set goes with its last subscriber
 
     async def subscribe(self, *channels: str) -> AsyncIterator[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
@@ -129,9 +135,12 @@ async def publish_accounts_changed(change: AccountsChanged) -> None:
     """Tell subscribers; call it only after the transaction has committed."""
     if not change.tenant_codes and change.applied == 0:
         return
+    target = broker()
+    # A file's chunk changes thousands of accounts, which few have a subscriber in this process.
     messages: list[tuple[str, dict[str, Any]]] = [
-        (account_channel(code), {"tenantCode": code, "reason": change.reason})
+        (channel, {"tenantCode": code, "reason": change.reason})
         for code in dict.fromkeys(change.tenant_codes)
+        if target.reaches(channel := account_channel(code))
     ]
     messages.append(
         (
@@ -147,7 +156,7 @@ async def publish_accounts_changed(change: AccountsChanged) -> None:
         )
     )
     try:
-        await broker().publish_many(messages)
+        await target.publish_many(messages)
     except Exception:  # a lost live update must never undo or fail a committed write
         logger.exception("could not publish %d live updates", len(messages))
 

@@ -49,6 +49,9 @@ class RedisBroker(InProcessBroker):
                 pipe.publish(channel, data)
             await pipe.execute()
 
+    def reaches(self, channel: str) -> bool:
+        return True  # another process may subscribe to it
+
     async def subscribe(self, *channels: str) -> AsyncIterator[dict[str, Any]]:
         await self.start_listening()
         async for message in super().subscribe(*channels):

@@ -129,7 +129,8 @@ class Pieces:
             wrapper = self._wrappers[key] = (self._prolog + opening, b"</piece>")
         start, end = self._spans[index]
         try:
-            root = etree.fromstring(wrapper[0] + self._data[start:end] + wrapper[1], self._parser)
+            piece = b"".join((wrapper[0], memoryview(self._data)[start:end], wrapper[1]))
+            root = etree.fromstring(piece, self._parser)
         except etree.XMLSyntaxError:
             raise CannotCut(f"piece {index} is not a run of whole elements") from None
         elements: list[Element] = root[:]

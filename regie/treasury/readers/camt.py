@@ -49,6 +49,7 @@ from regie.treasury.readers.xml_safety import (
     DEFAULT_MAX_BYTES,
     check_xml,
     safe_iterparse,
+    safe_parser,
     sniff_encoding,
 )
 from regie.treasury.records import (
@@ -374,17 +375,8 @@ class _NoTree:
 def _check_well_formed(data: bytes) -> None:
     """Parse the whole document without building a tree or calling back into Python (about four
     times cheaper than streaming it), so that a broken file is refused before any entry is read."""
-    parser = etree.XMLParser(
-        target=_NoTree(),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
     try:
-        etree.fromstring(data, parser)
+        etree.fromstring(data, safe_parser(target=_NoTree()))
     except etree.XMLSyntaxError as exc:
         raise _syntax_error(exc) from None
 

@@ -26,7 +26,7 @@ from typing import Final
 from lxml import etree
 
 from regie.treasury.readers.xml_index import Element
-from regie.treasury.readers.xml_safety import markup_in
+from regie.treasury.readers.xml_safety import markup_in, safe_parser
 
 PIECE_NAMESPACE: Final = "urn:regie:piece"
 PIECE_TAG: Final = f"{{{PIECE_NAMESPACE}}}p"
@@ -53,14 +53,7 @@ class Pieces:
         self._prolog = prolog
         self._spans = spans
         self._wrappers: dict[tuple[tuple[str, str], ...], tuple[bytes, bytes]] = {}
-        self._parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        self._parser = safe_parser()
         parts: list[bytes] = []
         previous = 0
         for index, (start, end) in enumerate(spans):

@@ -158,24 +158,35 @@ def _find_end(text: str, start: int, terminator: str, what: str) -> int:
     return end
 
 
+SAFE_PARSER_OPTIONS: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+"""Every lxml parser of bank files: entity resolution, network access and DTD loading off. Call
+`check_xml` on the bytes first: these options are a second line of defence, not the first."""
+
+
+def safe_parser(target: object | None = None) -> etree.XMLParser:
+    """An `lxml.etree.XMLParser` with `SAFE_PARSER_OPTIONS` (and `target`, when given)."""
+    if target is None:
+        return etree.XMLParser(**SAFE_PARSER_OPTIONS)
+    return etree.XMLParser(target=target, **SAFE_PARSER_OPTIONS)
+
+
 def safe_iterparse(
     source: IO[bytes], *, events: Sequence[str], tags: Sequence[str] | None = None
 ) -> Iterator[tuple[str, Any]]:
-    """`lxml.etree.iterparse` with entity resolution, network access and DTD loading off.
-
-    Call `check_xml` on the bytes first: these options are a second line of defence, not the first.
-    """
+    """`lxml.etree.iterparse` with `SAFE_PARSER_OPTIONS`."""
     return cast(
         Iterator[tuple[str, Any]],
         etree.iterparse(
             source,
             events=tuple(events),
             tag=None if tags is None else list(tags),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
+            **SAFE_PARSER_OPTIONS,
         ),
     )

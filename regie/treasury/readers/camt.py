@@ -44,7 +44,7 @@ from regie.treasury.readers.xml_index import (
     collect_into,
     text,
 )
-from regie.treasury.readers.xml_pieces import PIECE_TAG, CannotCut, Pieces
+from regie.treasury.readers.xml_pieces import CannotCut, Pieces
 from regie.treasury.readers.xml_safety import (
     DEFAULT_MAX_BYTES,
     check_xml,
@@ -235,8 +235,9 @@ def _walk(
     wanted = [message_tag, report_tag, account_tag, entry_tag]
     if not entries:
         wanted += [header_tag, balance_tag]
-    if pieces is not None:
-        wanted.append(PIECE_TAG)
+    piece_tag = None if pieces is None else pieces.tag
+    if piece_tag is not None:
+        wanted.append(piece_tag)
     seen_message = False
     report = 1  # the report being read: one more than the reports that have ended
     entry = 0
@@ -246,7 +247,7 @@ def _walk(
             tag = element.tag
             parent = element.getparent()
             parent_tag = None if parent is None else parent.tag
-            if tag == PIECE_TAG and pieces is not None:
+            if tag == piece_tag and pieces is not None:
                 if parent_tag == report_tag:  # its elements are the report's children
                     number = int(element.get("n"))
                     in_scope = parent.nsmap

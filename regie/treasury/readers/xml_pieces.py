@@ -15,12 +15,14 @@ is checked by the parser: a piece whose bytes are not whole elements (an entry n
 entry, an end tag written with a space) does not parse, and a skeleton whose placeholders are not
 where entries may be does not either; the reader then raises :class:`CannotCut` and the caller
 streams the document after all (see :func:`regie.treasury.readers.camt._entries`). A placeholder
-only ever stands where its piece stood, so a piece is read exactly where its elements were.
+only ever stands where its piece stood, so a piece is read exactly where its elements were; its
+namespace holds a random token, so that no element of the document can pass for one.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Final
 
 from lxml import etree
@@ -28,8 +30,6 @@ from lxml import etree
 from regie.treasury.readers.xml_index import Element
 from regie.treasury.readers.xml_safety import markup_in, safe_parser
 
-PIECE_NAMESPACE: Final = "urn:regie:piece"
-PIECE_TAG: Final = f"{{{PIECE_NAMESPACE}}}p"
 PIECE_BYTES: Final = 128 * 1024
 """A piece's size, ended at the first end tag after it: a few hundred camt entries, enough that a
 piece's own costs (its wrapper, a parser run) disappear, few enough that its tree stays small."""
@@ -46,7 +46,7 @@ class CannotCut(Exception):
 class Pieces:
     """A document cut into a skeleton and pieces of sibling elements of about :data:`PIECE_BYTES`."""
 
-    __slots__ = ("_data", "_parser", "_prolog", "_spans", "_wrappers", "skeleton")
+    __slots__ = ("_data", "_parser", "_prolog", "_spans", "_wrappers", "skeleton", "tag")
 
     def __init__(self, data: bytes, prolog: bytes, spans: list[tuple[int, int]]) -> None:
         self._data = data
@@ -54,11 +54,14 @@ class Pieces:
         self._spans = spans
         self._wrappers: dict[tuple[tuple[str, str], ...], tuple[bytes, bytes]] = {}
         self._parser = safe_parser()
+        namespace = f"urn:regie:piece:{secrets.token_hex(16)}"
+        self.tag = f"{{{namespace}}}p"
+        """The placeholders' tag."""
         parts: list[bytes] = []
         previous = 0
         for index, (start, end) in enumerate(spans):
             parts.append(data[previous:start])
-            parts.append(b'<rp:p xmlns:rp="%s" n="%d"/>' % (PIECE_NAMESPACE.encode(), index))
+            parts.append(b'<rp:p xmlns:rp="%s" n="%d"/>' % (namespace.encode(), index))
             previous = end
         parts.append(data[previous:])
         self.skeleton = b"".join(parts)

@@ -231,3 +231,10 @@ def test_utf_16_is_streamed() -> None:
     data = text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16")
     read, cut = both(data)
     assert not cut and len(read) == 8
+
+
+def test_an_element_of_the_document_cannot_pass_for_a_placeholder() -> None:
+    forged = '<x:p xmlns:x="urn:regie:pi&#101;ce" n="0"/><y:p xmlns:y="urn:regie:piece" n="0"/>'
+    data = document("08", account() + forged + entries("08", 10))
+    read, cut = both(data)
+    assert cut and len(read) == 12  # the first piece read once, where it stands

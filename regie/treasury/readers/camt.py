@@ -259,6 +259,8 @@ def _walk(
                             raise CannotCut(f"piece {number} holds an account")
             elif tag == entry_tag:
                 if parent_tag == report_tag:
+                    if pieces is not None:  # one the cut missed (`<Ntry >`): read as streamed
+                        raise CannotCut("an entry outside the pieces")
                     entry += 1
                     if entries:
                         yield _ENTRY_ELEMENT, element, report, entry

@@ -161,6 +161,7 @@ def test_markup_that_may_hide_tags_is_not_cut(change: tuple[str, str]) -> None:
     "change",
     [
         pytest.param(("</Ntry>", "</Ntry >"), id="an end tag with a space"),
+        pytest.param(("<Ntry>", "<Ntry\n>"), id="a start tag with a space"),
         pytest.param(
             ("</NtryDtls>", "</NtryDtls><SplmtryData><Envlp><Ntry>x</Ntry></Envlp></SplmtryData>"),
             id="an entry inside an entry",
@@ -238,3 +239,10 @@ def test_an_element_of_the_document_cannot_pass_for_a_placeholder() -> None:
     data = document("08", account() + forged + entries("08", 10))
     read, cut = both(data)
     assert cut and len(read) == 12  # the first piece read once, where it stands
+
+
+def test_an_entry_the_cut_misses_is_read_as_streamed() -> None:
+    xml = entries("08", 10).replace("<Ntry>", "<Ntry >", 1)  # before the first cut
+    read, cut = both(document("08", account() + xml))
+    assert cut and len(read) == 12
+    assert isinstance(read[0], BankEntry) and read[0].amount_cents == 10000

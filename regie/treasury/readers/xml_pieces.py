@@ -10,8 +10,9 @@ its piece is parsed on its own, under the namespace declarations in scope at the
 
 Where the cuts are is found by searching the bytes for the element's start and end tags, which is
 only sound when no comment, CDATA section or processing instruction follows the prolog (where a
-tag's bytes would not be a tag): :meth:`Pieces.cut` does not cut such a document. Everything else
-is checked by the parser: a piece whose bytes are not whole elements (an entry nested inside an
+tag's bytes would not be a tag): :meth:`Pieces.cut` does not cut such a document. A piece that
+declares a default namespace is not read as a piece (its elements would not have bare names).
+Everything else is checked by the parser: a piece whose bytes are not whole elements (an entry nested inside an
 entry, an end tag written with a space) does not parse, and a skeleton whose placeholders are not
 where entries may be does not either; the reader then raises :class:`CannotCut` and the caller
 streams the document after all (see :func:`regie.treasury.readers.camt._entries`). A placeholder
@@ -34,8 +35,9 @@ PIECE_BYTES: Final = 128 * 1024
 """A piece's size, ended at the first end tag after it: a few hundred camt entries, enough that a
 piece's own costs (its wrapper, a parser run) disappear, few enough that its tree stays small."""
 
-# `xmlns=""` puts elements back in no namespace: the pieces' bare names would be ambiguous.
-_UNDECLARED_DEFAULT: Final = re.compile(rb"""xmlns\s*=\s*(?:""|'')""")
+# A default namespace declared inside a piece (`xmlns="…"`, `xmlns=""`) would give its elements
+# other names than the bare ones the pieces' readers look for.
+_DEFAULT_DECLARATION: Final = re.compile(rb"xmlns\s*=")
 _XML_ATTRIBUTE_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", '"': "&quot;"})
 
 
@@ -78,8 +80,6 @@ class Pieces:
         # After the prolog, a comment, CDATA section or processing instruction may hold a tag's
         # bytes that are no tag.
         if root is None or markup_in(data, root, (b"<!", b"<?")) is not None:
-            return None
-        if _UNDECLARED_DEFAULT.search(data, root) is not None:
             return None
         start_tag, end_tag = f"<{element}>".encode(), f"</{element}>".encode()
         container_end = f"</{container}>".encode()
@@ -124,6 +124,8 @@ class Pieces:
                 raise CannotCut(f"piece {index}: a namespace name is not ASCII") from None
             wrapper = self._wrappers[key] = (self._prolog + opening, b"</piece>")
         start, end = self._spans[index]
+        if _DEFAULT_DECLARATION.search(self._data, start, end) is not None:
+            raise CannotCut(f"piece {index} declares a default namespace")
         try:
             piece = b"".join((wrapper[0], memoryview(self._data)[start:end], wrapper[1]))
             root = etree.fromstring(piece, self._parser)

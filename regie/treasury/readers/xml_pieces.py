@@ -11,8 +11,9 @@ its piece is parsed on its own, under the namespace declarations in scope at the
 Where the cuts are is found by searching the bytes for the element's start and end tags, which is
 only sound when no comment, CDATA section or processing instruction follows the prolog (where a
 tag's bytes would not be a tag): :meth:`Pieces.cut` does not cut such a document. A piece that
-declares a default namespace is not read as a piece (its elements would not have bare names).
-Everything else is checked by the parser: a piece whose bytes are not whole elements (an entry nested inside an
+declares a namespace, or whose scope binds a prefix to the namespace read with bare names, is not
+read as a piece either: some of its elements would not have the names looked for. Everything else
+is checked by the parser: a piece whose bytes are not whole elements (an entry nested inside an
 entry, an end tag written with a space) does not parse, and a skeleton whose placeholders are not
 where entries may be does not either; the reader then raises :class:`CannotCut` and the caller
 streams the document after all (see :func:`regie.treasury.readers.camt._entries`). A placeholder
@@ -22,7 +23,6 @@ namespace holds a random token, so that no element of the document can pass for 
 
 from __future__ import annotations
 
-import re
 import secrets
 from typing import Final
 
@@ -35,9 +35,6 @@ PIECE_BYTES: Final = 128 * 1024
 """A piece's size, ended at the first end tag after it: a few hundred camt entries, enough that a
 piece's own costs (its wrapper, a parser run) disappear, few enough that its tree stays small."""
 
-# A default namespace declared inside a piece (`xmlns="…"`, `xmlns=""`) would give its elements
-# other names than the bare ones the pieces' readers look for.
-_DEFAULT_DECLARATION: Final = re.compile(rb"xmlns\s*=")
 _XML_ATTRIBUTE_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", '"': "&quot;"})
 
 
@@ -113,6 +110,8 @@ class Pieces:
         if in_scope.get(None) != bare:
             raise CannotCut(f"piece {index} is not in the namespace {bare}")
         key = tuple(sorted((prefix, uri) for prefix, uri in in_scope.items() if prefix))
+        if any(uri == bare for _, uri in key):  # `c:Amt` would be read as `{…}Amt`
+            raise CannotCut(f"piece {index}: a prefix stands for {bare}")
         wrapper = self._wrappers.get(key)
         if wrapper is None:
             declarations = "".join(
@@ -124,8 +123,9 @@ class Pieces:
                 raise CannotCut(f"piece {index}: a namespace name is not ASCII") from None
             wrapper = self._wrappers[key] = (self._prolog + opening, b"</piece>")
         start, end = self._spans[index]
-        if _DEFAULT_DECLARATION.search(self._data, start, end) is not None:
-            raise CannotCut(f"piece {index} declares a default namespace")
+        # Any declaration (an attribute's name cannot be escaped: its bytes are there to find).
+        if self._data.find(b"xmlns", start, end) != -1:
+            raise CannotCut(f"piece {index} declares a namespace")
         try:
             piece = b"".join((wrapper[0], memoryview(self._data)[start:end], wrapper[1]))
             root = etree.fromstring(piece, self._parser)

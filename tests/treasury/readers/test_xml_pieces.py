@@ -168,6 +168,14 @@ def test_markup_that_may_hide_tags_is_not_cut(change: tuple[str, str]) -> None:
         ),
         pytest.param(("<TxDtls>", '<TxDtls xmlns = "urn:example:other">'), id="another default"),
         pytest.param(
+            (
+                "<CdtDbtInd>CRDT</CdtDbtInd>",
+                '<c:CdtDbtInd xmlns:c="urn:iso:std:iso:20022:tech:xsd:camt.054.001.0&#56;">CRDT'
+                "</c:CdtDbtInd>",
+            ),
+            id="a prefix for the camt namespace, declared in the entry",
+        ),
+        pytest.param(
             ("</NtryDtls>", "</NtryDtls><SplmtryData><Envlp><Ntry>x</Ntry></Envlp></SplmtryData>"),
             id="an entry inside an entry",
         ),
@@ -251,3 +259,17 @@ def test_an_entry_the_cut_misses_is_read_as_streamed() -> None:
     read, cut = both(document("08", account() + xml))
     assert cut and len(read) == 12
     assert isinstance(read[0], BankEntry) and read[0].amount_cents == 10000
+
+
+def test_a_prefix_for_the_camt_namespace_declared_on_the_root_is_read_as_streamed() -> None:
+    xml = entries("08", 10).replace(
+        "<CdtDbtInd>CRDT</CdtDbtInd>", "<c:CdtDbtInd>CRDT</c:CdtDbtInd>"
+    )
+    data = document(
+        "08",
+        account() + xml,
+        root_extra=' xmlns:c="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"',
+    )
+    read, cut = both(data)
+    assert cut and len(read) == 12
+    assert not any(isinstance(r, RejectedEntry) and "indicator" in r.reason for r in read)

@@ -65,7 +65,7 @@ class InProcessBroker:
         return bool(self._subscribers.get(channel))
 
     def reaches(self, channel: str) -> bool:
-        return channel in self._subscribers  # the set goes with its last subscriber
+        return self.has_subscribers(channel)
 
     async def subscribe(self, *channels: str) -> AsyncIterator[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)

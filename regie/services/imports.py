@@ -364,20 +364,16 @@ async def run_import(
 
     ``records`` is an iterable (read in ``reader``'s thread when given, the next chunk while the
     current one is applied) or a :class:`RecordSource`; ``early``, the records of that source
-    already read and matched. ``chunk_size`` fixes the entries per transaction; by default they
-    follow how long transactions take (:class:`_ChunkSizer`).
+    already read and matched (its caller ends it, :meth:`EarlyMatching.cancel`, however the import
+    ends). ``chunk_size`` fixes the entries per transaction; by default they follow how long
+    transactions take (:class:`_ChunkSizer`).
     The import runs on a database connection of its own where there can be one
     (:func:`regie.services.database.own_connection`): a push too, so that while it waits for a
     file's transaction the lookups sharing the process's connection do not wait with it.
     """
     a_file = request.channel == imports.ImportChannel.FILE
     with garbage.fewer_collections() if a_file else contextlib.nullcontext():
-        try:
-            matched_early = await early.stop() if early is not None else ([], [], None)
-        except BaseException:
-            if early is not None:
-                await early.cancel()
-            raise
+        matched_early = await early.stop() if early is not None else ([], [], None)
         async with database.own_connection():
             return await _run_import(
                 request, records, expected_records, progress, chunk_size, reader, matched_early
@@ -399,14 +395,11 @@ async def _run_import(
         return await _refused_report(batch, refusal)
     # What EarlyMatching read before the claim comes first: (records, their plans or None).
     early_planned, early_rest, early_failure = matched_early
-    early_batches: list[tuple[list[Record], list[_Planned] | None]] = [
-        (batch_records, plans)
-        for batch_records, plans in (
-            ([item.record for item in early_planned], early_planned),
-            (early_rest, None),
-        )
-        if batch_records
-    ]
+    early_batches: list[tuple[list[Record], list[_Planned] | None]] = []
+    if early_planned:
+        early_batches.append(([item.record for item in early_planned], early_planned))
+    if early_rest:
+        early_batches.append((early_rest, None))
 
     source = records if isinstance(records, RecordSource) else _IterableSource(records, reader)
     skip = batch.records_done

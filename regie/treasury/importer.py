@@ -132,7 +132,7 @@ async def import_file(
             verdict, child = await ChildReader.begin(data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
             await asyncio.wait([facts])
-            return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
+            return _refused(error, format)
         # The first records are matched while the file is checked (nothing is written before).
         early = imports.EarlyMatching(child) if child.reads_ahead else None
         try:
@@ -140,9 +140,7 @@ async def import_file(
                 header = await verdict
             except (StructuralError, ValueError) as error:
                 await asyncio.wait([facts])
-                return imports.ImportReport(
-                    imports.Outcome.REFUSED, f"Refused: {error}", format=format
-                )
+                return _refused(error, format)
             return await _apply(
                 header, child, None, await facts, source, name, user_id, progress, chunk_size,
                 early,
@@ -159,7 +157,7 @@ async def import_file(
         try:
             result: ReadResult = await loop.run_in_executor(reader, read_any, data, format)
         except (StructuralError, ValueError) as error:  # ValueError: an unknown --format
-            return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
+            return _refused(error, format)
         try:
             return await _apply(
                 result.header, result.entries, reader,
@@ -171,6 +169,11 @@ async def import_file(
             close = getattr(result.entries, "close", None)
             if close is not None:
                 await loop.run_in_executor(reader, close)
+
+
+def _refused(error: Exception, format: str | None) -> imports.ImportReport:
+    """The report of a file its reader refused (StructuralError; ValueError: an unknown format)."""
+    return imports.ImportReport(imports.Outcome.REFUSED, f"Refused: {error}", format=format)
 
 
 async def _apply(
